@@ -1,0 +1,265 @@
+"""AlarmHub settings: one module, driven by environment variables.
+
+A fresh clone with no environment runs in DEBUG on SQLite with Celery tasks executed in-process.
+Production differs only by environment (see README "Configuration" and .env.example).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _get(name: str, cast: type, default: object) -> object:
+    """Read one variable; a malformed value stops start-up with a message naming it."""
+    try:
+        return env.get_value(name, cast=cast, default=default)
+    except (ValueError, TypeError, ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} is invalid: {exc}") from exc
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = _get(name, int, default)
+    assert isinstance(value, int)
+    if value <= 0:
+        raise ImproperlyConfigured(f"Environment variable {name} must be a positive integer")
+    return value
+
+
+DEBUG: bool = bool(_get("DJANGO_DEBUG", bool, True))
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+    # Only ever used in DEBUG: a development key that is obviously not a secret.
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "alarms",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "alarmhub.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "alarmhub.wsgi.application"
+
+# --- Database -------------------------------------------------------------------------------
+try:
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    }
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    raise ImproperlyConfigured(f"Environment variable DATABASE_URL is invalid: {exc}") from exc
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Persistent connections with a health check survive a database restart gracefully.
+    DATABASES["default"]["CONN_MAX_AGE"] = int(_get("DATABASE_CONN_MAX_AGE", int, 60))  # type: ignore[arg-type]
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the web process and an in-process task share the file.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "admin:login"
+
+# --- Security (on by default outside DEBUG) -------------------------------------------------
+SECURE_SSL_REDIRECT = bool(_get("DJANGO_SECURE_SSL_REDIRECT", bool, not DEBUG))
+_secure_cookies = bool(_get("DJANGO_SECURE_COOKIES", bool, not DEBUG))
+SESSION_COOKIE_SECURE = _secure_cookies
+CSRF_COOKIE_SECURE = _secure_cookies
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = int(_get("DJANGO_SECURE_HSTS_SECONDS", int, 0 if DEBUG else 31536000))  # type: ignore[arg-type]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = bool(_get("DJANGO_SECURE_HSTS_PRELOAD", bool, False))
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Health probes come from load balancers over plain HTTP; never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SILENCED_SYSTEM_CHECKS: list[str] = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+if not SECURE_SSL_REDIRECT:
+    # The operator chose plain HTTP explicitly (DJANGO_SECURE_SSL_REDIRECT=False).
+    SILENCED_SYSTEM_CHECKS += ["security.W008"]
+if not _secure_cookies:
+    SILENCED_SYSTEM_CHECKS += ["security.W012", "security.W016"]
+if not SECURE_HSTS_SECONDS:
+    SILENCED_SYSTEM_CHECKS += ["security.W004"]
+
+# --- AlarmHub -------------------------------------------------------------------------------
+ALARMHUB_MAX_BODY_BYTES = _positive_int("ALARMHUB_MAX_BODY_BYTES", 1024 * 1024)
+ALARMHUB_RETENTION_DAYS = _positive_int("ALARMHUB_RETENTION_DAYS", 90)
+ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int("ALARMHUB_REQUEUE_AFTER_SECONDS", 60)
+ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS", 60)
+ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
+ALARMHUB_FLAPPING_WINDOW_SECONDS = _positive_int("ALARMHUB_FLAPPING_WINDOW_SECONDS", 3600)
+ALARMHUB_DEFAULT_TIMEZONE = env.str("ALARMHUB_DEFAULT_TIMEZONE", default="Asia/Shanghai")
+# Django rejects request bodies above this before our view can answer 413; keep it above ours.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ALARMHUB_MAX_BODY_BYTES + 1024
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "memory://")):
+    raise ImproperlyConfigured("Environment variable CELERY_BROKER_URL must be a redis:// URL")
+# Unset broker = embedded mode: tasks run in-process, right after the request's commit.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = _positive_int("CELERY_TASK_TIME_LIMIT", 120)
+CELERY_TASK_SOFT_TIME_LIMIT = _positive_int("CELERY_TASK_SOFT_TIME_LIMIT", 90)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish must fail fast when Redis is down: the view answers 200 anyway and the sweep re-queues.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+    "max_retries": 1,
+    "visibility_timeout": 3600,
+    "health_check_interval": 10,
+}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stranded-deliveries": {
+        "task": "alarms.tasks.requeue_stranded_deliveries",
+        "schedule": timedelta(seconds=ALARMHUB_SWEEP_INTERVAL_SECONDS),
+    },
+    "prune-old-delivery-bodies": {
+        "task": "alarms.tasks.prune_old_deliveries",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "alarm_write": env.str("ALARMHUB_WRITE_THROTTLE_RATE", default="120/minute"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AlarmHub API",
+    "DESCRIPTION": "Alarms from Tencent Cloud Monitor callbacks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "alarmhub",
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+TESTING = "pytest" in sys.modules

@@ -1,0 +1,135 @@
+"""The Tencent Cloud Monitor callback URL (DESIGN §4 "Callback").
+
+Thin on purpose: find the endpoint, bound and shape-check the body, store it, answer.
+Everything about alarms happens later in the worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from django.contrib.auth.hashers import check_password
+from django.db import DatabaseError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..ingest import BadPayload, decode_object, store_delivery
+from ..selectors import EndpointInfo, active_endpoint_for_token_hash
+from ..services import hash_token
+
+logger = logging.getLogger(__name__)
+
+
+class RawBodyParser(BaseParser):
+    """Accept any Content-Type; the view reads the raw bytes itself."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        return None
+
+
+def _error(code: int, message: str) -> Response:
+    return Response({"retCode": 1, "error": message}, status=code)
+
+
+def _basic_auth_ok(request: Request, endpoint: EndpointInfo) -> bool:
+    if not endpoint.basic_auth_username:
+        return True
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    # check_password is constant-time; compare the username too so both must match.
+    return check_password(password, endpoint.basic_auth_password_hash) and (
+        username == endpoint.basic_auth_username
+    )
+
+
+def _session_id(payload: dict[str, Any]) -> str:
+    value = payload.get("sessionId", "")
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+class CallbackView(APIView):
+    """Receive one Tencent alarm callback and store it before answering."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+    parser_classes = [RawBodyParser]
+
+    def _endpoint(self, token: str) -> EndpointInfo | None:
+        if len(token) > 200:
+            return None
+        return active_endpoint_for_token_hash(hash_token(token))
+
+    def _verification(self, token: str) -> Response:
+        # Tencent checks a URL once when it is saved; the request's form is undocumented.
+        if self._endpoint(token) is None:
+            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        return Response({"retCode": 0})
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, token: str) -> Response:
+        return self._verification(token)
+
+    @extend_schema(exclude=True)
+    def head(self, request: Request, token: str) -> Response:
+        return self._verification(token)
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, token: str) -> Response:
+        endpoint = self._endpoint(token)
+        if endpoint is None:
+            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        if not _basic_auth_ok(request, endpoint):
+            response = _error(status.HTTP_401_UNAUTHORIZED, "HTTP Basic credentials required")
+            response["WWW-Authenticate"] = 'Basic realm="AlarmHub callback"'
+            return response
+
+        from django.conf import settings
+
+        limit = settings.ALARMHUB_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > limit:
+            return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
+        body = request._request.read(limit + 1)
+        if len(body) > limit:
+            return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
+        if not body.strip():
+            return Response({"retCode": 0})  # URL verification with an empty POST
+
+        try:
+            payload = decode_object(body)
+        except BadPayload as exc:
+            return _error(status.HTTP_400_BAD_REQUEST, str(exc))
+        session_id = _session_id(payload)
+
+        try:
+            store_delivery(
+                endpoint_id=endpoint.id,
+                body=body,
+                session_id=session_id,
+                remote_addr=request.META.get("REMOTE_ADDR") or None,
+                content_type=request.META.get("CONTENT_TYPE", ""),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except DatabaseError:
+            logger.exception("could not store a delivery for endpoint %s", endpoint.id)
+            return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+        return Response({"sessionId": session_id, "retCode": 0})

@@ -1,0 +1,101 @@
+"""Storing callback deliveries: the only work the callback view does besides HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from .choices import DeliveryStatus
+from .models import Delivery
+
+logger = logging.getLogger(__name__)
+
+
+class BadPayload(ValueError):
+    """The body is not a JSON object; the message is safe to show the sender."""
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """Decode a callback body; it must be a JSON object."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadPayload(f"body is not UTF-8 text (byte {exc.start})") from None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise BadPayload("body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise BadPayload(f"body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadPayload(f"body must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    delivery_id: int
+    duplicate: bool
+
+
+def store_delivery(
+    *,
+    endpoint_id: int,
+    body: bytes,
+    session_id: str,
+    remote_addr: str | None,
+    content_type: str,
+    user_agent: str,
+) -> StoredDelivery:
+    """Insert a Delivery and queue its processing after commit.
+
+    A byte-identical body already stored for this endpoint (a Tencent retry) is recorded as
+    a duplicate and not queued; the unique index decides, so racing re-sends are safe too.
+    Raises DatabaseError when the row cannot be stored.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    fields = {
+        "endpoint_id": endpoint_id,
+        "body": body,
+        "body_sha256": digest,
+        "session_id": session_id[:200],
+        "remote_addr": remote_addr,
+        "content_type": content_type[:200],
+        "user_agent": user_agent[:300],
+    }
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                delivery = Delivery.objects.create(unique_body_sha256=digest, **fields)
+        except IntegrityError:
+            original = (
+                Delivery.objects.filter(endpoint_id=endpoint_id, unique_body_sha256=digest)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            delivery = Delivery.objects.create(
+                status=DeliveryStatus.DUPLICATE, duplicate_of_id=original, **fields
+            )
+            return StoredDelivery(delivery_id=delivery.pk, duplicate=True)
+        transaction.on_commit(lambda: enqueue_delivery(delivery.pk))
+    return StoredDelivery(delivery_id=delivery.pk, duplicate=False)
+
+
+def enqueue_delivery(delivery_id: int) -> bool:
+    """Publish the processing task; a broker failure is logged, never raised.
+
+    The delivery is already on disk, so the stranded-delivery sweep will queue it again.
+    """
+    from .tasks import process_delivery
+
+    try:
+        process_delivery.delay(delivery_id)
+    except Exception:
+        logger.exception("could not queue delivery %s; the sweep will re-queue it", delivery_id)
+        return False
+    return True

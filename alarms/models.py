@@ -1,0 +1,330 @@
+"""AlarmHub's domain model (DESIGN §2).
+
+Every state change goes through ``alarms.services``; these classes only describe data,
+constraints and the indexes that the UI and API queries need.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import AlarmKind, AlarmStatus, DeliveryStatus, EventType
+
+
+class CallbackEndpoint(models.Model):
+    """A callback URL that one Tencent account (or team) posts to.
+
+    Only a SHA-256 of the token is stored: the token itself is shown once, at creation.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(
+        _("token hint"), max_length=8, editable=False, help_text=_("First characters of the token.")
+    )
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="Asia/Shanghai",
+        help_text=_("Tencent sends local times without an offset; they are read in this zone."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    basic_auth_username = models.CharField(_("Basic auth username"), max_length=150, blank=True)
+    basic_auth_password_hash = models.CharField(
+        _("Basic auth password hash"), max_length=256, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("callback endpoint")
+        verbose_name_plural = _("callback endpoints")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Delivery(models.Model):
+    """One HTTP request as received on a callback URL. Never deleted by processing."""
+
+    endpoint = models.ForeignKey(
+        CallbackEndpoint, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    content_type = models.CharField(_("Content-Type"), max_length=200, blank=True)
+    user_agent = models.CharField(_("User-Agent"), max_length=300, blank=True)
+    body = models.BinaryField(_("raw body"), null=True)
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64)
+    # Set only on the first delivery of a body; the unique constraint below makes a racing
+    # byte-identical re-send fail its INSERT, and the view then records it as a duplicate.
+    unique_body_sha256 = models.CharField(max_length=64, null=True, editable=False)  # noqa: DJ001 (NULLs never collide)
+    session_id = models.CharField(_("sessionId"), max_length=200, blank=True, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    alarm = models.ForeignKey(
+        "Alarm", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "unique_body_sha256"], name="delivery_unique_body_per_endpoint"
+            ),
+        ]
+        indexes = [
+            # The stranded-delivery sweep: pending/processing rows older than a cutoff.
+            models.Index(
+                fields=["status_changed_at"],
+                name="delivery_stranded_idx",
+                condition=Q(status__in=["pending", "processing"]),
+            ),
+            # Admin changelist: newest first, filtered by status / endpoint.
+            models.Index(fields=["-received_at", "-id"], name="delivery_recent_idx"),
+            models.Index(fields=["status", "-received_at"], name="delivery_status_idx"),
+            # Retention pruning: old bodies still present.
+            models.Index(
+                fields=["received_at"], name="delivery_prune_idx", condition=Q(body__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.session_id or '-'} ({self.status})"
+
+    @property
+    def body_text(self) -> str:
+        return bytes(self.body or b"").decode("utf-8", errors="replace")
+
+
+class Policy(models.Model):
+    """A Tencent alarm policy, as seen in callbacks."""
+
+    endpoint = models.ForeignKey(CallbackEndpoint, on_delete=models.CASCADE, related_name="+")
+    # policyId, or "name:<policyName>" for payloads (real events) that carry no id.
+    key = models.CharField(max_length=300, editable=False)
+    policy_id = models.CharField(_("policy id"), max_length=200, blank=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    policy_type = models.CharField(_("type"), max_length=100, blank=True)
+    type_cname = models.CharField(_("type (Chinese)"), max_length=200, blank=True)
+    type_ename = models.CharField(_("type (English)"), max_length=200, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "key"], name="policy_unique_key")
+        ]
+        indexes = [models.Index(fields=["policy_id"], name="policy_id_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.policy_id or self.key
+
+
+class Instance(models.Model):
+    """A monitored object (CVM instance, database, load balancer, ...)."""
+
+    endpoint = models.ForeignKey(CallbackEndpoint, on_delete=models.CASCADE, related_name="+")
+    namespace = models.CharField(_("namespace"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=50, blank=True)
+    instance_id = models.CharField(_("instance id"), max_length=300, blank=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    dimensions = models.JSONField(_("dimensions"), default=dict, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+        ordering = ["instance_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "namespace", "region", "instance_id"],
+                name="instance_unique_identity",
+            )
+        ]
+        indexes = [models.Index(fields=["instance_id"], name="instance_id_idx")]
+
+    def __str__(self) -> str:
+        if self.name and self.name != self.instance_id:
+            return f"{self.instance_id} ({self.name})"
+        return self.instance_id or "-"
+
+
+class Alarm(models.Model):
+    """One alarm lifecycle: a trigger, its repeats and its recovery (DESIGN §3)."""
+
+    endpoint = models.ForeignKey(CallbackEndpoint, on_delete=models.PROTECT, related_name="alarms")
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    policy = models.ForeignKey(
+        Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms"
+    )
+    instance = models.ForeignKey(
+        Instance, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=AlarmKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=AlarmStatus.choices)
+    level = models.CharField(_("level"), max_length=20, blank=True)
+    namespace = models.CharField(_("namespace"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=50, blank=True)
+    dimensions = models.JSONField(_("dimensions"), default=dict, blank=True)
+    metric_name = models.CharField(_("metric"), max_length=200, blank=True)
+    metric_display_name = models.CharField(_("metric display name"), max_length=300, blank=True)
+    operator = models.CharField(_("operator"), max_length=20, blank=True)
+    threshold = models.CharField(_("threshold"), max_length=100, blank=True)
+    unit = models.CharField(_("unit"), max_length=50, blank=True)
+    period_seconds = models.IntegerField(_("period (s)"), null=True, blank=True)
+    current_value = models.CharField(_("current value"), max_length=100, blank=True)
+    event_name = models.CharField(_("event"), max_length=200, blank=True)
+    event_display_name = models.CharField(_("event display name"), max_length=300, blank=True)
+    first_occurred_at = models.DateTimeField(_("first occurred"))
+    recovered_at = models.DateTimeField(_("recovered"), null=True, blank=True)
+    last_notified_at = models.DateTimeField(_("last notified"), null=True, blank=True)
+    duration_seconds = models.BigIntegerField(_("duration (s)"), null=True, blank=True)
+    notification_count = models.PositiveIntegerField(_("notifications"), default=0)
+    trigger_seen = models.BooleanField(_("trigger seen"), default=False)
+    superseded = models.BooleanField(_("superseded"), default=False)
+    flapping = models.BooleanField(_("flapping"), default=False)
+    # Ordering key of the notification whose snapshot (value, duration) the alarm shows, so
+    # that any arrival order ends with the same snapshot (DESIGN §3.4).
+    snapshot_rank = models.CharField(max_length=100, blank=True, editable=False)
+    extras = models.JSONField(_("other fields"), default=dict, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    note_count = models.PositiveIntegerField(_("notes"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("alarm")
+        verbose_name_plural = _("alarms")
+        ordering = ["-first_occurred_at", "-id"]
+        permissions = [
+            ("acknowledge_alarm", _("Can acknowledge and unacknowledge alarms")),
+            ("annotate_alarm", _("Can add notes to alarms")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint", "first_occurred_at"], name="alarm_unique_lifecycle"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["firing", "recovered"]), name="alarm_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_by__isnull=True) | Q(acknowledged_at__isnull=False),
+                name="alarm_ack_has_time",
+            ),
+        ]
+        indexes = [
+            # Default list order everywhere (API cursor, dashboard, admin).
+            models.Index(fields=["-first_occurred_at", "-id"], name="alarm_recent_idx"),
+            # Filter by namespace / status / region, newest first.
+            models.Index(fields=["namespace", "-first_occurred_at"], name="alarm_ns_idx"),
+            models.Index(fields=["status", "-first_occurred_at"], name="alarm_status_idx"),
+            models.Index(fields=["region", "-first_occurred_at"], name="alarm_region_idx"),
+            # "Firing, not acknowledged" is the operator's inbox; also the per-namespace counts.
+            models.Index(
+                fields=["namespace"],
+                name="alarm_firing_ns_idx",
+                condition=Q(status="firing"),
+            ),
+            models.Index(
+                fields=["-first_occurred_at"],
+                name="alarm_unacked_idx",
+                condition=Q(acknowledged_at__isnull=True),
+            ),
+            # Supersede / flapping look-ups: other lifecycles of one fingerprint by time.
+            models.Index(fields=["fingerprint", "-first_occurred_at"], name="alarm_fp_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.metric_name or self.event_name or self.kind
+        return f"#{self.pk} {subject} {self.status}"
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class AlarmEvent(models.Model):
+    """One entry of an alarm's timeline."""
+
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
+    occurred_at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
+        help_text=_("Empty for events caused by Tencent or AlarmHub itself."),
+    )
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("alarm event")
+        verbose_name_plural = _("alarm events")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # A delivery applied twice (rerun, reprocess) adds nothing the second time.
+            models.UniqueConstraint(
+                fields=["alarm", "delivery", "type"],
+                name="alarmevent_once_per_delivery",
+                condition=Q(delivery__isnull=False),
+            )
+        ]
+        indexes = [models.Index(fields=["alarm", "occurred_at"], name="alarmevent_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def actor_label(self) -> str:
+        return self.actor.get_username() if self.actor else "system"
+
+
+class Note(models.Model):
+    """An operator's annotation on an alarm."""
+
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(_("text"), max_length=10000)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["alarm", "created_at"], name="note_alarm_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:50]

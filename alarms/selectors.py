@@ -1,0 +1,74 @@
+"""Reads shared by the callback view, admin, dashboard and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.db.models import Count, QuerySet
+
+from .choices import AlarmStatus
+from .models import Alarm, CallbackEndpoint
+
+# Endpoint look-ups are cached per process so a warm callback costs one INSERT and no SELECT.
+# Deactivating an endpoint or rotating its token takes effect everywhere within this TTL.
+ENDPOINT_CACHE_SECONDS = 30
+UNKNOWN_TOKEN_CACHE_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    id: int
+    name: str
+    timezone: str
+    basic_auth_username: str
+    basic_auth_password_hash: str
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _cache_key(token_hash: str) -> str:
+    return f"alarmhub:endpoint:{token_hash}"
+
+
+def active_endpoint_for_token_hash(token_hash: str) -> EndpointInfo | None:
+    """The active endpoint whose token hashes to ``token_hash``, or None."""
+    key = _cache_key(token_hash)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None  # False marks a recently seen unknown token
+    row = (
+        CallbackEndpoint.objects.filter(token_hash=token_hash, is_active=True)
+        .values("id", "name", "timezone", "basic_auth_username", "basic_auth_password_hash")
+        .first()
+    )
+    if row is None:
+        cache.set(key, False, UNKNOWN_TOKEN_CACHE_SECONDS)
+        return None
+    info = EndpointInfo(**row)
+    cache.set(key, info, ENDPOINT_CACHE_SECONDS)
+    return info
+
+
+def forget_endpoint(token_hash: str) -> None:
+    cache.delete(_cache_key(token_hash))
+
+
+def alarm_list_queryset() -> QuerySet[Alarm]:
+    """Alarms with everything a list row shows, in one query (no N+1)."""
+    return Alarm.objects.select_related(
+        "policy", "instance", "acknowledged_by", "endpoint"
+    ).order_by("-first_occurred_at", "-id")
+
+
+def firing_counts_by_namespace() -> list[dict[str, object]]:
+    """Firing alarms per namespace (served by the partial index alarm_firing_ns_idx)."""
+    return list(
+        Alarm.objects.filter(status=AlarmStatus.FIRING)
+        .values("namespace")
+        .annotate(count=Count("id"))
+        .order_by("-count", "namespace")
+    )

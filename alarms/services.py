@@ -1,0 +1,447 @@
+"""Every state change of AlarmHub's domain: the only code that writes alarms.
+
+Admin, dashboard, API and Celery tasks all call these functions. Each is keyword-only and
+atomic; the lifecycle service serialises work per alarm identity so that concurrent workers
+and any arrival order give the same result (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .choices import NOTIFICATION_EVENT_TYPES, AlarmStatus, EventType
+from .models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Note, Policy
+from .sources.base import Notification
+
+User = AbstractBaseUser | AnonymousUser
+
+# --- Callback endpoints ----------------------------------------------------------------------
+
+CALLBACK_PATH = "/api/v1/callbacks/{token}/"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            f"Unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)"
+        ) from exc
+    return name
+
+
+@dataclass(frozen=True)
+class NewEndpoint:
+    endpoint: CallbackEndpoint
+    token: str  # shown once; only its hash is stored
+
+    @property
+    def path(self) -> str:
+        return CALLBACK_PATH.format(token=self.token)
+
+
+@transaction.atomic
+def create_callback_endpoint(
+    *,
+    name: str,
+    timezone: str | None = None,
+    basic_auth_username: str = "",
+    basic_auth_password: str = "",
+) -> NewEndpoint:
+    """Create an endpoint with a fresh 256-bit token; the token is returned once."""
+    if CallbackEndpoint.objects.filter(name=name).exists():
+        raise ValidationError(f"An endpoint named {name!r} already exists")
+    token = secrets.token_urlsafe(32)
+    endpoint = CallbackEndpoint(
+        name=name,
+        token_hash=hash_token(token),
+        token_hint=token[:6],
+        timezone=validate_timezone(timezone or settings.ALARMHUB_DEFAULT_TIMEZONE),
+    )
+    if basic_auth_username:
+        endpoint.basic_auth_username = basic_auth_username
+        endpoint.basic_auth_password_hash = make_password(basic_auth_password)
+    endpoint.full_clean()
+    endpoint.save()
+    return NewEndpoint(endpoint=endpoint, token=token)
+
+
+@transaction.atomic
+def rotate_endpoint_token(*, endpoint: CallbackEndpoint) -> NewEndpoint:
+    """Give an endpoint a new token; the old URL stops working (after the lookup cache TTL)."""
+    from .selectors import forget_endpoint
+
+    old_hash = endpoint.token_hash
+    token = secrets.token_urlsafe(32)
+    endpoint.token_hash = hash_token(token)
+    endpoint.token_hint = token[:6]
+    endpoint.save(update_fields=["token_hash", "token_hint"])
+    forget_endpoint(old_hash)
+    return NewEndpoint(endpoint=endpoint, token=token)
+
+
+def set_endpoint_basic_auth(*, endpoint: CallbackEndpoint, username: str, password: str) -> None:
+    """Require HTTP Basic credentials (Tencent supports ``user:pass@host`` URLs); empty clears."""
+    from .selectors import forget_endpoint
+
+    endpoint.basic_auth_username = username
+    endpoint.basic_auth_password_hash = make_password(password) if username else ""
+    endpoint.save(update_fields=["basic_auth_username", "basic_auth_password_hash"])
+    forget_endpoint(endpoint.token_hash)
+
+
+def tokens_match(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+# --- Permissions -----------------------------------------------------------------------------
+
+
+def check_can_acknowledge(actor: User | None) -> None:
+    if actor is not None and not actor.has_perm("alarms.acknowledge_alarm"):
+        raise PermissionDenied("You may not acknowledge alarms.")
+
+
+def check_can_annotate(actor: User | None) -> None:
+    if actor is not None and not actor.has_perm("alarms.annotate_alarm"):
+        raise PermissionDenied("You may not add notes to alarms.")
+
+
+def _actor_or_none(actor: User | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and actor.is_authenticated else None  # type: ignore[return-value]
+
+
+# --- Alarm lifecycle -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    alarm: Alarm
+    created: bool
+    applied: bool  # False when this delivery had already been applied (a rerun)
+
+
+def _lock_identity(fingerprint: str) -> None:
+    """Serialise all work on one alarm identity until the transaction ends.
+
+    Two workers handling different occurrences of one fingerprint must see each other's
+    rows, or an older occurrence could stay firing beside a newer one (rule 5). PostgreSQL
+    gets a transaction-scoped advisory lock; SQLite already serialises writers.
+    """
+    if connection.vendor == "postgresql":
+        key = zlib.crc32(fingerprint.encode()) - 2**31  # signed 32-bit fits bigint
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x41484231, key])
+
+
+def _upsert_policy(endpoint: CallbackEndpoint, n: Notification) -> Policy | None:
+    if not (n.policy_id or n.policy_name):
+        return None
+    key = n.policy_id or f"name:{n.policy_name}"
+    fields = {
+        "policy_id": n.policy_id,
+        "name": n.policy_name,
+        "policy_type": n.policy_type,
+        "type_cname": n.policy_type_cname,
+        "type_ename": n.policy_type_ename,
+    }
+    policy, created = Policy.objects.get_or_create(endpoint=endpoint, key=key, defaults=fields)
+    if not created:
+        changed = {k: v for k, v in fields.items() if v and getattr(policy, k) != v}
+        if changed:
+            Policy.objects.filter(pk=policy.pk).update(**changed)
+    return policy
+
+
+def _upsert_instance(endpoint: CallbackEndpoint, n: Notification) -> Instance | None:
+    if not n.instance_id:
+        return None
+    instance, created = Instance.objects.get_or_create(
+        endpoint=endpoint,
+        namespace=n.namespace,
+        region=n.region,
+        instance_id=n.instance_id,
+        defaults={"name": n.instance_name, "dimensions": n.dimensions},
+    )
+    if not created and (
+        (n.instance_name and instance.name != n.instance_name)
+        or instance.dimensions != n.dimensions
+    ):
+        Instance.objects.filter(pk=instance.pk).update(
+            name=n.instance_name or instance.name, dimensions=n.dimensions
+        )
+    return instance
+
+
+def _snapshot(n: Notification) -> dict[str, Any]:
+    """Alarm fields taken from the highest-ranked notification applied so far."""
+    last_notified = n.recovered_at or (
+        n.first_occurred_at + timedelta(seconds=n.duration_seconds or 0)
+    )
+    if n.status == "recovered" and n.recovered_at is not None:
+        duration = int((n.recovered_at - n.first_occurred_at).total_seconds())
+    else:
+        duration = n.duration_seconds
+    return {
+        "snapshot_rank": n.rank(),
+        "level": n.level,
+        "dimensions": n.dimensions,
+        "metric_display_name": n.metric_display_name,
+        "operator": n.operator,
+        "threshold": n.threshold,
+        "unit": n.unit,
+        "period_seconds": n.period_seconds,
+        "current_value": n.current_value,
+        "event_display_name": n.event_display_name,
+        "last_notified_at": last_notified,
+        "duration_seconds": duration,
+        "extras": n.extras,
+    }
+
+
+def _record(alarm: Alarm, type_: str, delivery: Delivery | None, **details: Any) -> AlarmEvent:
+    return AlarmEvent.objects.create(alarm=alarm, type=type_, delivery=delivery, details=details)
+
+
+def _supersede_older(alarm: Alarm, delivery: Delivery | None) -> None:
+    """Rule 5: close older occurrences of this identity that are still firing."""
+    older = Alarm.objects.select_for_update().filter(
+        fingerprint=alarm.fingerprint,
+        first_occurred_at__lt=alarm.first_occurred_at,
+        status=AlarmStatus.FIRING,
+    )
+    for old in older:
+        old.status = AlarmStatus.RECOVERED
+        old.superseded = True
+        old.recovered_at = None
+        old.save(update_fields=["status", "superseded", "recovered_at", "updated_at"])
+        _record(old, EventType.SUPERSEDED, delivery, by_alarm=alarm.pk)
+
+
+def _mark_flapping(alarm: Alarm, delivery: Delivery | None) -> None:
+    """Flag occurrences that close a window holding at least N episodes of this identity.
+
+    Depends only on the set of occurrences, so arrival order does not matter; a new
+    occurrence can only add flags, for itself and the occurrences after it in the window.
+    """
+    window = timedelta(seconds=settings.ALARMHUB_FLAPPING_WINDOW_SECONDS)
+    threshold = settings.ALARMHUB_FLAPPING_EPISODES
+    times = list(
+        Alarm.objects.filter(
+            fingerprint=alarm.fingerprint,
+            first_occurred_at__gt=alarm.first_occurred_at - window,
+            first_occurred_at__lte=alarm.first_occurred_at + window,
+        ).values_list("pk", "first_occurred_at", "flapping")
+    )
+    for pk, at, flapping in times:
+        if flapping or at < alarm.first_occurred_at:
+            continue
+        episodes = sum(1 for _, other, _ in times if at - window < other <= at)
+        if episodes >= threshold:
+            Alarm.objects.filter(pk=pk).update(flapping=True)
+            target = alarm if pk == alarm.pk else Alarm(pk=pk)
+            _record(
+                target,
+                EventType.FLAPPING,
+                delivery,
+                episodes=episodes,
+                window_seconds=int(window.total_seconds()),
+            )
+    alarm.refresh_from_db(fields=["flapping"])
+
+
+@transaction.atomic
+def apply_notification(
+    *, endpoint: CallbackEndpoint, notification: Notification, delivery: Delivery | None = None
+) -> ApplyResult:
+    """Apply one notification to its alarm, creating the alarm when needed (DESIGN §3).
+
+    Idempotent per delivery: applying the same delivery again changes nothing.
+    """
+    n = notification
+    fingerprint = n.fingerprint(endpoint.pk)
+    _lock_identity(fingerprint)
+
+    if delivery is not None:
+        done = (
+            AlarmEvent.objects.filter(delivery=delivery, type__in=NOTIFICATION_EVENT_TYPES)
+            .select_related("alarm")
+            .first()
+        )
+        if done is not None:
+            return ApplyResult(alarm=done.alarm, created=False, applied=False)
+
+    policy = _upsert_policy(endpoint, n)
+    instance = _upsert_instance(endpoint, n)
+
+    alarm = (
+        Alarm.objects.select_for_update()
+        .filter(fingerprint=fingerprint, first_occurred_at=n.first_occurred_at)
+        .first()
+    )
+    created = alarm is None
+    if alarm is None:
+        alarm = Alarm(
+            endpoint=endpoint,
+            fingerprint=fingerprint,
+            first_occurred_at=n.first_occurred_at,
+            kind=n.kind,
+            status=AlarmStatus.FIRING,
+            namespace=n.namespace,
+            region=n.region,
+            metric_name=n.metric_name,
+            event_name=n.event_name,
+            policy=policy,
+            instance=instance,
+        )
+        try:
+            with transaction.atomic():
+                alarm.save()
+        except IntegrityError:
+            # Only possible without the advisory lock (SQLite with another writer).
+            alarm = Alarm.objects.select_for_update().get(
+                fingerprint=fingerprint, first_occurred_at=n.first_occurred_at
+            )
+            created = False
+
+    was_recovered = alarm.status == AlarmStatus.RECOVERED and not alarm.superseded
+    if n.status == "recovered":
+        event_type = EventType.RECOVERED
+        alarm.status = AlarmStatus.RECOVERED
+        alarm.superseded = False  # a real recovery replaces "closed as superseded"
+        if n.recovered_at is not None:
+            alarm.recovered_at = n.recovered_at
+    else:
+        event_type = EventType.REPEATED if alarm.trigger_seen else EventType.TRIGGERED
+        alarm.trigger_seen = True
+        # Rule 4: a trigger or repeat after the recovery never reopens the alarm.
+
+    newer_exists = (
+        created
+        and alarm.status == AlarmStatus.FIRING
+        and Alarm.objects.filter(
+            fingerprint=fingerprint, first_occurred_at__gt=n.first_occurred_at
+        ).exists()
+    )
+    if newer_exists:
+        alarm.status = AlarmStatus.RECOVERED
+        alarm.superseded = True
+
+    if n.rank() > alarm.snapshot_rank:
+        for key, value in _snapshot(n).items():
+            setattr(alarm, key, value)
+    alarm.policy = policy or alarm.policy
+    alarm.instance = instance or alarm.instance
+    alarm.notification_count = F("notification_count") + 1
+    alarm.save()
+    alarm.refresh_from_db(fields=["notification_count"])
+
+    details: dict[str, Any] = {"session_id": n.session_id}
+    if n.current_value:
+        details["value"] = n.current_value
+    if n.duration_seconds is not None:
+        details["duration_seconds"] = n.duration_seconds
+    if event_type != EventType.RECOVERED and was_recovered:
+        details["after_recovery"] = True
+    if event_type == EventType.RECOVERED and not alarm.trigger_seen:
+        details["trigger_not_seen"] = True
+    _record(alarm, event_type, delivery, **details)
+    if newer_exists:
+        _record(alarm, EventType.SUPERSEDED, delivery, reason="a newer occurrence already exists")
+
+    if created:
+        _supersede_older(alarm, delivery)
+        _mark_flapping(alarm, delivery)
+    return ApplyResult(alarm=alarm, created=created, applied=True)
+
+
+# --- Operator actions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def acknowledge_alarm(*, alarm: Alarm, actor: User | None, note: str = "") -> Alarm:
+    """Acknowledge an alarm (idempotent: acknowledging twice keeps the first acknowledgement)."""
+    check_can_acknowledge(actor)
+    user = _actor_or_none(actor)
+    locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if locked.acknowledged_at is None:
+        locked.acknowledged_at = timezone.now()
+        locked.acknowledged_by = user  # type: ignore[assignment]
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
+        AlarmEvent.objects.create(alarm=locked, type=EventType.ACKNOWLEDGED, actor=user)
+    if note.strip():
+        add_note(alarm=locked, author=actor, text=note)
+        locked.refresh_from_db(fields=["note_count"])
+    return locked
+
+
+@transaction.atomic
+def unacknowledge_alarm(*, alarm: Alarm, actor: User | None) -> Alarm:
+    check_can_acknowledge(actor)
+    user = _actor_or_none(actor)
+    locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if locked.acknowledged_at is not None:
+        locked.acknowledged_at = None
+        locked.acknowledged_by = None
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
+        AlarmEvent.objects.create(alarm=locked, type=EventType.UNACKNOWLEDGED, actor=user)
+    return locked
+
+
+def bulk_acknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
+    """Acknowledge many alarms; returns how many changed (already-acknowledged ones don't)."""
+    check_can_acknowledge(actor)
+    changed = 0
+    for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=True).only("pk"):
+        before = alarm.acknowledged_at
+        result = acknowledge_alarm(alarm=alarm, actor=actor)
+        changed += int(before is None and result.acknowledged_at is not None)
+    return changed
+
+
+def bulk_unacknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
+    check_can_acknowledge(actor)
+    changed = 0
+    for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=False).only("pk"):
+        unacknowledge_alarm(alarm=alarm, actor=actor)
+        changed += 1
+    return changed
+
+
+MAX_NOTE_LENGTH = 10000
+
+
+@transaction.atomic
+def add_note(*, alarm: Alarm, author: User | None, text: str) -> Note:
+    check_can_annotate(author)
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "A note cannot be empty."})
+    if len(text) > MAX_NOTE_LENGTH:
+        raise ValidationError({"text": f"A note is at most {MAX_NOTE_LENGTH} characters."})
+    user = _actor_or_none(author)
+    note = Note.objects.create(alarm=alarm, author=user, text=text)
+    Alarm.objects.filter(pk=alarm.pk).update(note_count=F("note_count") + 1)
+    AlarmEvent.objects.create(
+        alarm=alarm, type=EventType.ANNOTATED, actor=user, details={"note_id": note.pk}
+    )
+    return note
