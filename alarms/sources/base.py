@@ -74,7 +74,8 @@ class Notification:
     def fingerprint(self, endpoint_id: int) -> str:
         material = {"endpoint": endpoint_id, **self.identity_fields()}
         encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(encoded.encode()).hexdigest()
+        # surrogatepass: JSON may carry lone surrogates ("\ud800"); valid text hashes as before.
+        return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
     def rank(self) -> str:
         """Sortable position of this notification within its lifecycle.

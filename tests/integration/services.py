@@ -1,4 +1,4 @@
-"""Real PostgreSQL, Redis, Celery and gunicorn processes for integration tests, benchmarks and faults.
+"""Real PostgreSQL, Redis, Celery and gunicorn processes for integration, benchmark and fault tests.
 
 Plain classes with no pytest dependency: ``python -c "from tests.integration.services import ..."``
 works from the project root. Every process runs in its own process group (so a kill takes its
@@ -108,9 +108,8 @@ def psql(url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     """GET ``url`` and return (status, body) — HTTP error statuses are returned, not raised."""
-    request = urllib.request.Request(url, headers={"Host": "127.0.0.1"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return int(response.status), response.read()
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read()
@@ -173,7 +172,9 @@ def manage(
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ServiceError(f"`manage.py {' '.join(args)}` did not finish in {timeout:.0f}s") from exc
+        raise ServiceError(
+            f"`manage.py {' '.join(args)}` did not finish in {timeout:.0f}s"
+        ) from exc
     if check and result.returncode != 0:
         raise ServiceError(
             f"`manage.py {' '.join(args)}` exited {result.returncode}:\n"
@@ -263,12 +264,14 @@ class _Service:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Stop for good and forget the service."""
+        """Stop for good and forget the service (a log directory we made ourselves goes too)."""
         try:
             self.stop()
         finally:
             if self in _LIVE:
                 _LIVE.remove(self)
+            if self._own_log_dir:
+                shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def _register(self) -> None:
         if self not in _LIVE:
@@ -580,15 +583,27 @@ class PostgresServer(_Service):
             self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the postmaster's process group (all backends): the next start recovers."""
+        """SIGKILL the postmaster and every backend at once (a crash); the next start recovers."""
         pid_file = self.data_dir / "postmaster.pid"
-        with contextlib.suppress(OSError, ValueError):
+        try:
             pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        # Backends call setsid(), so a process-group kill would miss them: kill by parentage.
+        victims = [pid, *_children(pid)]
+        for victim in victims:
             with contextlib.suppress(ProcessLookupError):
-                pgid = os.getpgid(pid)
-                # Never our own group: that would take the test run down with it.
-                os.kill(pid, signal.SIGKILL) if pgid == os.getpgrp() else os.killpg(pgid, 9)
-            wait_until(lambda: not _pid_alive(pid), 10, 0.05, message="postgres to die")
+                os.kill(victim, signal.SIGKILL)
+        wait_until(
+            lambda: not any(_pid_alive(victim) for victim in victims),
+            10,
+            0.05,
+            message="the killed PostgreSQL processes to exit",
+        )
+        # Orphans are reaped late here, and a zombie's pid in a lock file blocks the next start.
+        pid_file.unlink(missing_ok=True)
+        for lock in self.base_dir.glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
 
     def restart(self) -> None:
         self.stop()
@@ -599,6 +614,17 @@ class PostgresServer(_Service):
             super().close()
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (read from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # Fields after ") ": state, ppid, ...; the command name may itself contain spaces.
+            if int(stat.read_text().rsplit(") ", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+    return children
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,0 +1,82 @@
+"""The production topology works end to end: Django → Redis → a separate worker → PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+
+from tests.integration.services import (
+    CeleryWorker,
+    PostgresServer,
+    RedisServer,
+    WebServer,
+    manage,
+    psql,
+    wait_until,
+)
+
+
+def test_task_queued_from_django_runs_in_worker_against_postgres(
+    production_env: dict[str, str], postgres: PostgresServer, celery_worker: CeleryWorker
+) -> None:
+    marker = f"m-{uuid.uuid4().hex[:12]}"
+
+    # A separate Django process publishes to Redis (no broker would mean an eager, local run).
+    manage(
+        production_env,
+        "shell",
+        "-c",
+        f"from alarms.tasks import ping_database; ping_database.delay({marker!r})",
+    )
+
+    rows = wait_until(
+        lambda: psql(postgres.url, "SELECT marker FROM alarmhub_ping WHERE marker = %s", marker),
+        timeout=30,
+        message=f"marker {marker} in PostgreSQL",
+        # The task itself creates the table, so it may not exist yet.
+        ignore_exceptions=(psycopg.errors.UndefinedTable,),
+    )
+    assert rows == [(marker,)]
+    # The log line proves it was this worker process (not the publisher) that ran the task.
+    celery_worker.wait_for_log(
+        r"Task alarms\.tasks\.ping_database\[[0-9a-f-]+\] received", timeout=10
+    )
+    celery_worker.wait_for_log(
+        r"Task alarms\.tasks\.ping_database\[[0-9a-f-]+\] succeeded", timeout=10
+    )
+
+
+def test_health_probes_through_gunicorn_follow_the_broker(
+    web_server: WebServer, redis_server: RedisServer
+) -> None:
+    status, body = web_server.get("/healthz")
+    assert status == 200
+    status, body = web_server.get("/readyz")
+    assert status == 200, body
+    assert json.loads(body)["status"] == "ok"
+
+    redis_server.stop()
+    try:
+        status, body = wait_until(
+            lambda: _readyz_answer(web_server, 503),
+            timeout=30,
+            message="/readyz to answer 503 with Redis stopped",
+        )
+        assert json.loads(body)["broker"] == "down"
+        # Liveness does not depend on the broker.
+        assert web_server.get("/healthz")[0] == 200
+    finally:
+        redis_server.start()
+
+    wait_until(
+        lambda: _readyz_answer(web_server, 200),
+        timeout=30,
+        message="/readyz to recover after Redis restarted",
+    )
+
+
+def _readyz_answer(web_server: WebServer, expected: int) -> tuple[int, bytes] | None:
+    answer = web_server.get("/readyz", timeout=15)
+    return answer if answer[0] == expected else None
