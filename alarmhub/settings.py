@@ -104,6 +104,13 @@ try:
     }
 except (ImproperlyConfigured, ValueError, KeyError) as exc:
     raise ImproperlyConfigured(f"Environment variable DATABASE_URL is invalid: {exc}") from exc
+if DATABASES["default"].get("ENGINE") not in (
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+):
+    raise ImproperlyConfigured(
+        "Environment variable DATABASE_URL must be a postgres:// or sqlite:/// URL"
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections with a health check survive a database restart gracefully.
@@ -170,6 +177,9 @@ if not _secure_cookies:
     SILENCED_SYSTEM_CHECKS += ["security.W012", "security.W016"]
 if not SECURE_HSTS_SECONDS:
     SILENCED_SYSTEM_CHECKS += ["security.W004"]
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is an irreversible, per-domain decision: opt in with DJANGO_SECURE_HSTS_PRELOAD.
+    SILENCED_SYSTEM_CHECKS += ["security.W021"]
 
 # --- AlarmHub -------------------------------------------------------------------------------
 ALARMHUB_MAX_BODY_BYTES = _positive_int("ALARMHUB_MAX_BODY_BYTES", 1024 * 1024)

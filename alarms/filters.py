@@ -1,0 +1,216 @@
+"""The one set of alarm filters, shared by the REST API, the dashboard and the admin (DESIGN §4).
+
+Query parameters are validated here, not in the views: a bad value becomes a form error keyed by
+the parameter name, which DRF answers with ``400 {"<param>": ["<what is wrong>"]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from .choices import AlarmKind, AlarmStatus, DeliveryStatus
+from .models import Alarm, Delivery
+
+# Bounds on free-text parameters: long enough for any Tencent id or name, short enough that a
+# request cannot build a huge IN (...) clause or a pathological LIKE pattern.
+MAX_VALUE_LENGTH = 300
+MAX_VALUES = 100
+MAX_SEARCH_LENGTH = 200
+
+# Free-text search (`q`): case-insensitive substring of any of these (OR).
+SEARCH_FIELDS = (
+    "policy__name",
+    "policy__policy_id",
+    "instance__instance_id",
+    "instance__name",
+    "metric_name",
+    "event_name",
+)
+
+
+class MultiValueCharField(forms.MultipleChoiceField):
+    """A repeatable free-text parameter (``?x=a&x=b``): any values, bounded in length and count.
+
+    Empty values are dropped, as for every other filter: an empty form input means "any".
+    """
+
+    default_error_messages = {
+        "too_long": "Each value may have at most %(max)d characters.",
+        "too_many": "At most %(max)d values may be given.",
+    }
+
+    def __init__(
+        self, *, max_length: int = MAX_VALUE_LENGTH, max_values: int = MAX_VALUES, **kwargs: Any
+    ) -> None:
+        kwargs.pop("choices", None)
+        super().__init__(choices=(), **kwargs)
+        self.max_length = max_length
+        self.max_values = max_values
+        self._null_check = ProhibitNullCharactersValidator()
+
+    def to_python(self, value: Any) -> list[str]:
+        return [v for v in super().to_python(value) if v != ""]
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+    def validate(self, value: list[str]) -> None:
+        super().validate(value)
+        if len(value) > self.max_values:
+            raise ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"max": self.max_values}
+            )
+        for item in value:
+            if len(item) > self.max_length:
+                raise ValidationError(
+                    self.error_messages["too_long"],
+                    code="too_long",
+                    params={"max": self.max_length},
+                )
+            # PostgreSQL rejects NUL in text; answer 400 rather than a database error.
+            self._null_check(item)
+
+
+@extend_schema_field({"type": "string", "maxLength": MAX_VALUE_LENGTH})
+class MultiValueCharFilter(django_filters.MultipleChoiceFilter):
+    """Exact match against any of the given values: ``field IN (values)``.
+
+    Subclasses MultipleChoiceFilter so that django-filter renders a multi-value widget and the
+    OpenAPI schema documents a repeatable (``explode``) array parameter.
+    """
+
+    field_class = MultiValueCharField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: Iterable[str]) -> QuerySet[Any]:
+        values = sorted(set(value or ()))
+        if not values:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": values})
+
+
+class UTCIsoDateTimeField(forms.Field):
+    """An ISO 8601 date-time (or date); a value without an offset is read as UTC."""
+
+    default_error_messages = {
+        "invalid": "Enter a valid ISO 8601 date/time, e.g. 2024-05-01T08:30:00Z.",
+    }
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            parsed = value
+        else:
+            text = str(value).strip()
+            # A "+" in a query string arrives as a space when the client did not encode it.
+            if len(text) > 19 and text[-6] == " " and text[-3] == ":":
+                text = f"{text[:-6]}+{text[-5:]}"
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError as exc:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+05:00
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class UTCIsoDateTimeFilter(django_filters.Filter):
+    field_class = UTCIsoDateTimeField
+
+
+BOOLEAN_CHOICES = (("true", "true"), ("false", "false"))
+
+
+class AlarmFilterSet(django_filters.FilterSet):
+    """Alarm list filters (DESIGN §4): repeatable parameters mean "any of" (OR)."""
+
+    namespace = MultiValueCharFilter(
+        help_text="Namespace, e.g. qce/cvm. Repeat for any of several."
+    )
+    region = MultiValueCharFilter(help_text="Region, e.g. ap-guangzhou. Repeatable.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=AlarmStatus.choices, distinct=False, help_text="firing or recovered. Repeatable."
+    )
+    policy_id = MultiValueCharFilter(
+        field_name="policy__policy_id", help_text="Tencent policy id. Repeatable."
+    )
+    instance_id = MultiValueCharFilter(
+        field_name="instance__instance_id", help_text="Monitored instance id. Repeatable."
+    )
+    acknowledged = django_filters.ChoiceFilter(
+        choices=BOOLEAN_CHOICES,
+        method="filter_acknowledged",
+        help_text="true: acknowledged alarms only; false: unacknowledged only.",
+    )
+    kind = django_filters.MultipleChoiceFilter(
+        choices=AlarmKind.choices, distinct=False, help_text="metric or event."
+    )
+    level = MultiValueCharFilter(
+        help_text="Tencent alarm level as sent (Remind, Warn, Serious). Repeatable."
+    )
+    first_occurred_after = UTCIsoDateTimeFilter(
+        field_name="first_occurred_at",
+        lookup_expr="gte",
+        help_text="Alarms that started at or after this time (ISO 8601; no offset means UTC).",
+    )
+    first_occurred_before = UTCIsoDateTimeFilter(
+        field_name="first_occurred_at",
+        lookup_expr="lte",
+        help_text="Alarms that started at or before this time (ISO 8601; no offset means UTC).",
+    )
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=MAX_SEARCH_LENGTH,
+        help_text="Free text: part of a policy name or id, instance id or name, metric or "
+        "event name (case-insensitive).",
+    )
+
+    class Meta:
+        model = Alarm
+        fields: list[str] = []
+
+    def filter_acknowledged(self, queryset: QuerySet[Alarm], name: str, value: str) -> Any:
+        return queryset.filter(acknowledged_at__isnull=value != "true")
+
+    def filter_q(self, queryset: QuerySet[Alarm], name: str, value: str) -> Any:
+        text = value.strip()
+        if not text:
+            return queryset
+        condition = Q()
+        for field in SEARCH_FIELDS:
+            condition |= Q(**{f"{field}__icontains": text})
+        return queryset.filter(condition)
+
+
+class DeliveryFilterSet(django_filters.FilterSet):
+    """Delivery list filters (API and admin)."""
+
+    status = django_filters.MultipleChoiceFilter(
+        choices=DeliveryStatus.choices, distinct=False, help_text="Delivery status. Repeatable."
+    )
+    endpoint = django_filters.NumberFilter(
+        field_name="endpoint_id", help_text="Callback endpoint id."
+    )
+    session_id = MultiValueCharFilter(help_text="Tencent sessionId. Repeatable.")
+
+    class Meta:
+        model = Delivery
+        fields: list[str] = []
