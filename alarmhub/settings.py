@@ -214,11 +214,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = _positive_int("CELERY_TASK_TIME_LIMIT", 120)
 CELERY_TASK_SOFT_TIME_LIMIT = _positive_int("CELERY_TASK_SOFT_TIME_LIMIT", 90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers reconnect forever after a Redis restart instead of giving up after 100 tries.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A publish must fail fast when Redis is down: the view answers 200 anyway and the sweep re-queues.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
     "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
     "visibility_timeout": 3600,
     "health_check_interval": 10,
 }

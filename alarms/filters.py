@@ -136,6 +136,22 @@ class UTCIsoDateTimeFilter(django_filters.Filter):
     field_class = UTCIsoDateTimeField
 
 
+# Largest value of a 64-bit primary key: bigger ids cannot exist, and SQLite raises on them.
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.Filter):
+    """A primary key (exact match); out-of-range values are a 400, not a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
 BOOLEAN_CHOICES = (("true", "true"), ("false", "false"))
 
 
@@ -206,9 +222,7 @@ class DeliveryFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=DeliveryStatus.choices, distinct=False, help_text="Delivery status. Repeatable."
     )
-    endpoint = django_filters.NumberFilter(
-        field_name="endpoint_id", help_text="Callback endpoint id."
-    )
+    endpoint = IdFilter(field_name="endpoint_id", help_text="Callback endpoint id.")
     session_id = MultiValueCharFilter(help_text="Tencent sessionId. Repeatable.")
 
     class Meta:
