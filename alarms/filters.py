@@ -15,11 +15,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import AlarmKind, AlarmStatus, DeliveryStatus
-from .models import Alarm, Delivery
+from .models import Alarm, CallbackEndpoint, Delivery, Instance, Policy
 
 # Bounds on free-text parameters: long enough for any Tencent id or name, short enough that a
 # request cannot build a huge IN (...) clause or a pathological LIKE pattern.
@@ -81,12 +80,11 @@ class MultiValueCharField(forms.MultipleChoiceField):
             self._null_check(item)
 
 
-@extend_schema_field({"type": "string", "maxLength": MAX_VALUE_LENGTH})
 class MultiValueCharFilter(django_filters.MultipleChoiceFilter):
     """Exact match against any of the given values: ``field IN (values)``.
 
     Subclasses MultipleChoiceFilter so that django-filter renders a multi-value widget and the
-    OpenAPI schema documents a repeatable (``explode``) array parameter.
+    OpenAPI schema documents a repeatable (``explode``) array parameter, typed from the model.
     """
 
     field_class = MultiValueCharField
@@ -131,8 +129,7 @@ class UTCIsoDateTimeField(forms.Field):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
-class UTCIsoDateTimeFilter(django_filters.Filter):
+class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
@@ -155,6 +152,19 @@ class IdFilter(django_filters.Filter):
 BOOLEAN_CHOICES = (("true", "true"), ("false", "false"))
 
 
+class StrictBooleanFilter(django_filters.ChoiceFilter):
+    """``true`` or ``false``, anything else a 400 (django-filter's BooleanFilter ignores it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", BOOLEAN_CHOICES)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        if value in ("", None):
+            return qs
+        return super().filter(qs, value == "true")
+
+
 class AlarmFilterSet(django_filters.FilterSet):
     """Alarm list filters (DESIGN §4): repeatable parameters mean "any of" (OR)."""
 
@@ -171,8 +181,7 @@ class AlarmFilterSet(django_filters.FilterSet):
     instance_id = MultiValueCharFilter(
         field_name="instance__instance_id", help_text="Monitored instance id. Repeatable."
     )
-    acknowledged = django_filters.ChoiceFilter(
-        choices=BOOLEAN_CHOICES,
+    acknowledged = StrictBooleanFilter(
         method="filter_acknowledged",
         help_text="true: acknowledged alarms only; false: unacknowledged only.",
     )
@@ -227,4 +236,32 @@ class DeliveryFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Delivery
+        fields: list[str] = []
+
+
+class PolicyFilterSet(django_filters.FilterSet):
+    policy_id = MultiValueCharFilter(help_text="Tencent policy id. Repeatable.")
+    endpoint = IdFilter(field_name="endpoint_id", help_text="Callback endpoint id.")
+
+    class Meta:
+        model = Policy
+        fields: list[str] = []
+
+
+class InstanceFilterSet(django_filters.FilterSet):
+    namespace = MultiValueCharFilter(help_text="Namespace, e.g. qce/cvm. Repeatable.")
+    region = MultiValueCharFilter(help_text="Region. Repeatable.")
+    instance_id = MultiValueCharFilter(help_text="Instance id. Repeatable.")
+    endpoint = IdFilter(field_name="endpoint_id", help_text="Callback endpoint id.")
+
+    class Meta:
+        model = Instance
+        fields: list[str] = []
+
+
+class CallbackEndpointFilterSet(django_filters.FilterSet):
+    is_active = StrictBooleanFilter(help_text="true or false.")
+
+    class Meta:
+        model = CallbackEndpoint
         fields: list[str] = []

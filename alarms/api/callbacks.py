@@ -72,6 +72,8 @@ class CallbackView(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
     parser_classes = [RawBodyParser]
+    # DESIGN §4: GET, HEAD and POST only; everything else (OPTIONS included) answers 405.
+    http_method_names = ["get", "head", "post"]
 
     def _endpoint(self, token: str) -> EndpointInfo | None:
         if len(token) > 200:

@@ -1,11 +1,31 @@
 from __future__ import annotations
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from .callbacks import CallbackView
+from .views import (
+    AlarmViewSet,
+    CallbackEndpointViewSet,
+    DeliveryViewSet,
+    DocsView,
+    InstanceViewSet,
+    PolicyViewSet,
+    SchemaView,
+)
 
 app_name = "api"
 
+router = SimpleRouter()
+router.register("alarms", AlarmViewSet, basename="alarm")
+router.register("policies", PolicyViewSet, basename="policy")
+router.register("instances", InstanceViewSet, basename="instance")
+router.register("endpoints", CallbackEndpointViewSet, basename="endpoint")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+
 urlpatterns = [
     path("callbacks/<str:token>/", CallbackView.as_view(), name="callback"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(), name="docs"),
+    *router.urls,
 ]

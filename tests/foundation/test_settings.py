@@ -38,7 +38,9 @@ def test_deploy_check_passes_with_production_environment() -> None:
 
 
 def test_deploy_check_warns_about_embedded_defaults_without_debug() -> None:
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    env = {
+        k: v for k, v in PRODUCTION_ENV.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")
+    }
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
     assert "alarmhub.W001" in result.stderr

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PG_USER = "alarmhub-test"  # the OS account that owns the cluster when we run as root
@@ -277,8 +277,8 @@ class _Service:
         if self not in _LIVE:
             _LIVE.append(self)
 
-    def __enter__(self: T) -> T:
-        self.start()  # type: ignore[attr-defined]
+    def __enter__(self) -> Self:
+        self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -837,9 +837,8 @@ class WebServer(_ProcessService):
         while True:
             if not self.running:
                 code = self.process.returncode if self.process else "?"
-                raise self._fail(
-                    f"exited with code {code} (is gunicorn installed? run `make venv`)"
-                )
+                hint = " (install it: `make venv`)" if "No module named" in self.tail() else ""
+                raise self._fail(f"exited with code {code}{hint}")
             if _wait_port(self.port, 0.2):
                 try:
                     status, _ = self.get("/healthz", timeout=5)

@@ -761,17 +761,70 @@ def test_arbitrary_json_objects_parse_or_raise_not_an_alarm(payload: dict[str, A
     parse_or_reject(payload)
 
 
-KNOWN_KEYS = st.sampled_from(
-    [
-        *["alarmStatus", "alarmType", "alarmObjInfo", "alarmPolicyInfo", "firstOccurTime"],
-        *["recoverTime", "durationTime", "sessionId", "alertId", "alarmLevel", "additionalMsg"],
-    ]
+def plausible(*good: Any) -> st.SearchStrategy[Any]:
+    """Mostly a well-formed value, sometimes anything at all."""
+    well_formed = st.sampled_from(good)
+    return st.one_of(well_formed, well_formed, well_formed, ODD_TEXT, JSON_VALUES)
+
+
+CONDITIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "metricName": plausible("cpu_usage"),
+        "eventName": plausible("ping_unreachable"),
+        "productName": plausible("cvm"),
+        "calcType": plausible(">", "\u003e"),
+        "calcValue": plausible("90", 90, 90.5),
+        "unit": plausible("%", "None", ""),
+        "calcUnit": plausible("%"),
+        "period": plausible("60", 60, " 60.0 "),
+        "currentValue": plausible("97.5", 97.5),
+    },
+)
+ALARM_SHAPED = st.fixed_dictionaries(
+    {
+        "alarmStatus": plausible(1, 0, "1", "0", "-", " 1 "),
+        "firstOccurTime": plausible("2021-05-05 04:37:00", "2021-05-05T04:37:00Z"),
+        "alarmObjInfo": st.fixed_dictionaries(
+            {},
+            optional={
+                "region": plausible("gz"),
+                "namespace": plausible("qce/cvm", " QCE/CDB "),
+                "dimensions": st.dictionaries(st.text(max_size=12), JSON_VALUES, max_size=5)
+                | JSON_VALUES,
+            },
+        )
+        | JSON_VALUES,
+        "alarmPolicyInfo": st.fixed_dictionaries(
+            {},
+            optional={
+                "policyId": plausible("policy-1", 1),
+                "policyName": plausible("Default"),
+                "alarmLevel": plausible("warn"),
+                "conditions": CONDITIONS | JSON_VALUES,
+            },
+        )
+        | JSON_VALUES,
+    },
+    optional={
+        "alarmType": plausible("metric", "event", " Event "),
+        "sessionId": plausible("ECkYDW5CbFIIPabdCq4y7w3t", 42),
+        "durationTime": plausible(0, 240, "240", "240.0", -1, 10**400),
+        "recoverTime": plausible("0", 0, "", "2021-05-06 08:46:00"),
+        "alertId": plausible("x_Remind", "x_Warn"),
+        "alarmLevel": plausible("SERIOUS"),
+        "additionalMsg": st.lists(
+            st.fixed_dictionaries({"key": plausible("alias"), "value": plausible("web-1")}),
+            max_size=3,
+        )
+        | JSON_VALUES,
+    },
 )
 
 
 @FUZZ
-@given(st.dictionaries(KNOWN_KEYS, JSON_VALUES, max_size=11))
-def test_objects_with_tencent_keys_and_random_values_parse_or_raise_not_an_alarm(
+@given(ALARM_SHAPED)
+def test_alarm_shaped_objects_with_random_values_parse_or_raise_not_an_alarm(
     payload: dict[str, Any],
 ) -> None:
     parse_or_reject(payload)
