@@ -153,7 +153,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Security (on by default outside DEBUG) -------------------------------------------------
 SECURE_SSL_REDIRECT = bool(_get("DJANGO_SECURE_SSL_REDIRECT", bool, not DEBUG))

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.urls import path
-from django.views.generic import RedirectView
+
+from . import views
 
 app_name = "alarms"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
+    path("", views.dashboard, name="dashboard"),
+    path("alarms/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
 ]
