@@ -19,6 +19,7 @@ from .ingest import BadPayload, decode_object
 from .models import CallbackEndpoint, Delivery
 from .sources import tencent
 from .sources.base import NotAnAlarm, Notification
+from .text import storable_dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def parse_delivery(delivery: Delivery, endpoint: CallbackEndpoint) -> Notificati
     if delivery.body is None:
         raise BadPayload("raw body was pruned by retention; nothing to parse")
     payload = decode_object(bytes(delivery.body))
-    return tencent.parse(payload, default_tz=ZoneInfo(endpoint.timezone))
+    notification = tencent.parse(payload, default_tz=ZoneInfo(endpoint.timezone))
+    return storable_dataclass(notification)
 
 
 def claim(delivery_id: int) -> bool:

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from ..ingest import BadPayload, decode_object, store_delivery
 from ..selectors import EndpointInfo, active_endpoint_for_token_hash
 from ..services import hash_token
+from ..text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def _basic_auth_ok(request: Request, endpoint: EndpointInfo) -> bool:
 def _session_id(payload: dict[str, Any]) -> str:
     value = payload.get("sessionId", "")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
+        return storable_text(str(value))
     return ""
 
 

@@ -227,7 +227,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]
     text = _as_text(value)
-    return text if text and len(text) <= 40 else f"a {type(value).__name__}"
+    return text if text and len(text) <= 40 else "a number"
 
 
 # --- status, kind and times --------------------------------------------------------------------
