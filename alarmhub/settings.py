@@ -261,6 +261,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AlarmStatusEnum": "alarms.choices.AlarmStatus",
+        "DeliveryStatusEnum": "alarms.choices.DeliveryStatus",
+        "AlarmKindEnum": "alarms.choices.AlarmKind",
+        "EventTypeEnum": "alarms.choices.EventType",
+    },
 }
 
 CACHES = {
