@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
+from django.utils.safestring import SafeString, mark_safe
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import AlarmKind, AlarmStatus, DeliveryStatus
@@ -37,6 +38,29 @@ SEARCH_FIELDS = (
 )
 
 
+class MultiValueTextInput(forms.TextInput):
+    """Reads every value of a repeated parameter; renders one text input per value."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        if hasattr(data, "getlist"):
+            return list(data.getlist(name))
+        value = data.get(name)
+        return [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        values = [v for v in (value or []) if v] if isinstance(value, list | tuple) else [value]
+        parts = []
+        for i, item in enumerate(values or [None]):
+            item_attrs = dict(attrs or {})
+            if i and "id" in item_attrs:
+                item_attrs["id"] = f"{item_attrs['id']}_{i}"
+            parts.append(str(super().render(name, item, item_attrs, renderer)))
+        # Each part was rendered (and escaped) by TextInput itself.
+        return mark_safe("".join(parts))  # noqa: S308
+
+
 class MultiValueCharField(forms.MultipleChoiceField):
     """A repeatable free-text parameter (``?x=a&x=b``): any values, bounded in length and count.
 
@@ -48,6 +72,8 @@ class MultiValueCharField(forms.MultipleChoiceField):
         "too_many": "At most %(max)d values may be given.",
     }
 
+    widget = MultiValueTextInput
+
     def __init__(
         self, *, max_length: int = MAX_VALUE_LENGTH, max_values: int = MAX_VALUES, **kwargs: Any
     ) -> None:
@@ -58,6 +84,8 @@ class MultiValueCharField(forms.MultipleChoiceField):
         self._null_check = ProhibitNullCharactersValidator()
 
     def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, str):  # a plain dict rather than a QueryDict (e.g. in code)
+            value = [value]
         return [v for v in super().to_python(value) if v != ""]
 
     def valid_value(self, value: str) -> bool:

@@ -76,15 +76,25 @@ class CallbackView(APIView):
     # DESIGN §4: GET, HEAD and POST only; everything else (OPTIONS included) answers 405.
     http_method_names = ["get", "head", "post"]
 
-    def _endpoint(self, token: str) -> EndpointInfo | None:
+    def _endpoint(self, token: str) -> EndpointInfo | Response:
+        """The endpoint, or the error response: 404 when unknown, 503 when the database is down."""
         if len(token) > 200:
-            return None
-        return active_endpoint_for_token_hash(hash_token(token))
+            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        try:
+            endpoint = active_endpoint_for_token_hash(hash_token(token))
+        except DatabaseError:
+            # A cold cache with the database down: Tencent must retry, so never a 500 (§4).
+            logger.exception("could not look up a callback endpoint")
+            return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+        if endpoint is None:
+            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        return endpoint
 
     def _verification(self, token: str) -> Response:
         # Tencent checks a URL once when it is saved; the request's form is undocumented.
-        if self._endpoint(token) is None:
-            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        endpoint = self._endpoint(token)
+        if isinstance(endpoint, Response):
+            return endpoint
         return Response({"retCode": 0})
 
     @extend_schema(exclude=True)
@@ -98,8 +108,8 @@ class CallbackView(APIView):
     @extend_schema(exclude=True)
     def post(self, request: Request, token: str) -> Response:
         endpoint = self._endpoint(token)
-        if endpoint is None:
-            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        if isinstance(endpoint, Response):
+            return endpoint
         if not _basic_auth_ok(request, endpoint):
             response = _error(status.HTTP_401_UNAUTHORIZED, "HTTP Basic credentials required")
             response["WWW-Authenticate"] = 'Basic realm="AlarmHub callback"'

@@ -25,6 +25,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -115,6 +116,8 @@ class ApiViewSetMixin:
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = [IsAuthenticated, HasActionPermissions]
     pagination_class = KeysetCursorPagination
+    # JSON only: one request format to document, validate and fuzz.
+    parser_classes = [JSONParser]
     # Digits only, so `alarms/acknowledge/` can never be read as an alarm id.
     lookup_value_regex = r"[0-9]{1,18}"
     action_permissions: dict[str, Iterable[str]] = {}
