@@ -7,12 +7,19 @@ by ``production_env``, and tests observe it through HTTP, ``psql()`` and the ser
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from tests.integration.services import (
+    CeleryBeat,
     CeleryWorker,
     PostgresServer,
     RedisServer,
@@ -26,6 +33,7 @@ from tests.integration.services import (
 __all__ = ["psql", "wait_until"]  # re-exported for tests that prefer importing from here
 
 HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -80,7 +88,8 @@ def production_env(postgres: PostgresServer, redis_server: RedisServer) -> dict[
 def celery_worker_factory(
     production_env: dict[str, str], integration_log_dir: Path
 ) -> Iterator[Callable[..., CeleryWorker]]:
-    """``factory(name="worker", concurrency=2, env=None, **kwargs)`` starts a ready worker;
+    """``factory(name="worker", concurrency=2, env=None, wait=True, **kwargs)`` starts a worker
+    (ready unless ``wait=False``: then call ``.wait_ready()``, e.g. to start several at once);
     every worker it made is stopped at the end of the test."""
     workers: list[CeleryWorker] = []
 
@@ -88,6 +97,7 @@ def celery_worker_factory(
         name: str = "worker",
         concurrency: int = 2,
         env: dict[str, str] | None = None,
+        wait: bool = True,
         **kwargs: object,
     ) -> CeleryWorker:
         worker = CeleryWorker(
@@ -98,7 +108,7 @@ def celery_worker_factory(
             **kwargs,  # type: ignore[arg-type]
         )
         workers.append(worker)
-        worker.start()
+        worker.start(wait=wait)
         return worker
 
     try:
@@ -123,3 +133,233 @@ def web_server(production_env: dict[str, str], integration_log_dir: Path) -> Ite
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def celery_beat_factory(
+    production_env: dict[str, str], integration_log_dir: Path
+) -> Iterator[Callable[..., CeleryBeat]]:
+    """``factory(env=None, name="beat", wait=True)`` starts ``celery beat`` (with its own
+    schedule file); every beat it made is stopped at the end of the test. Pass ``callback_env``
+    for a 2 s stranded-delivery sweep."""
+    beats: list[CeleryBeat] = []
+
+    def factory(
+        env: dict[str, str] | None = None, name: str = "beat", wait: bool = True
+    ) -> CeleryBeat:
+        beat = CeleryBeat(
+            env or production_env, name=name, log_dir=integration_log_dir / f"{name}-{len(beats)}"
+        )
+        beats.append(beat)
+        beat.start(wait=wait)
+        return beat
+
+    try:
+        yield factory
+    finally:
+        for beat in reversed(beats):
+            beat.close()
+
+
+# --- the callback pipeline, shared by the session ---------------------------------------------
+# Starting a Django process costs seconds on a small CI machine, so the callback fault and
+# lifecycle tests share one gunicorn and one worker, and make endpoints in batches.
+
+CALLBACK_SETTINGS = {
+    # Fault tests cannot wait the production default (60 s + 60 s) for the stranded sweep.
+    "ALARMHUB_REQUEUE_AFTER_SECONDS": "2",
+    "ALARMHUB_SWEEP_INTERVAL_SECONDS": "2",
+    # Two occurrences within an hour flag flapping, so lifecycle tests exercise that rule too.
+    "ALARMHUB_FLAPPING_EPISODES": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def callback_env(postgres: PostgresServer, redis_server: RedisServer) -> dict[str, str]:
+    """Production-like env (DEBUG off) plus ``CALLBACK_SETTINGS``, for web, workers and beat
+    alike. Session-scoped: use it with ``callback_web`` (which makes sure PostgreSQL and Redis
+    run), not with ``production_env``."""
+    return service_env(
+        database_url=postgres.url, broker_url=redis_server.url, debug=False, extra=CALLBACK_SETTINGS
+    )
+
+
+@pytest.fixture(scope="session")
+def _session_callback_web(
+    callback_env: dict[str, str], integration_log_dir: Path
+) -> Iterator[WebServer]:
+    # Threads as well as processes, so that concurrent callbacks really race in the database.
+    server = WebServer(
+        callback_env,
+        workers=2,
+        log_dir=integration_log_dir / "callback-web",
+        extra_args=["--threads", "4"],
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def callback_web(
+    _session_callback_web: WebServer, postgres: PostgresServer, redis_server: RedisServer
+) -> WebServer:
+    """gunicorn (2 processes x 4 threads, ``callback_env``) shared by the session; PostgreSQL,
+    Redis and the server itself are (re)started if an earlier test left them down."""
+    if not redis_server.running:
+        redis_server.start()
+    if not postgres.running:
+        postgres.start()
+    if not _session_callback_web.running:
+        _session_callback_web.start()
+    return _session_callback_web
+
+
+@pytest.fixture(scope="session")
+def session_worker(
+    callback_env: dict[str, str], integration_log_dir: Path
+) -> Iterator[CeleryWorker]:
+    """The session's shared worker (concurrency 2, ``callback_env``), *not necessarily running*:
+    a test that needs the queue to itself may ``stop()`` it and ``start()`` it again later."""
+    worker = CeleryWorker(
+        callback_env, name="shared", concurrency=2, log_dir=integration_log_dir / "shared-worker"
+    )
+    try:
+        yield worker
+    finally:
+        worker.close()
+
+
+@pytest.fixture
+def shared_worker(session_worker: CeleryWorker, callback_web: WebServer) -> CeleryWorker:
+    """``session_worker``, started if it is not running."""
+    if not session_worker.running:
+        session_worker.start()
+    return session_worker
+
+
+CALLBACK_PREFIX = "/api/v1/callbacks/"
+
+
+class EndpointPool:
+    """Callback endpoints made by the ``create_callback_endpoint`` command, a batch per
+    ``manage.py`` process (a property test needs two fresh endpoints per example)."""
+
+    def __init__(self, env: dict[str, str], batch: int = 24) -> None:
+        self.env = env
+        self.batch = batch
+        self._free: list[tuple[str, int]] = []
+
+    def take(self) -> tuple[str, int]:
+        """A fresh endpoint nobody has posted to: ``(callback path, endpoint id)``."""
+        if not self._free:
+            self._refill()
+        return self._free.pop(0)
+
+    def _refill(self) -> None:
+        names = [f"it-{uuid.uuid4().hex[:10]}" for _ in range(self.batch)]
+        code = (
+            "from django.core.management import call_command\n"
+            f"for name in {names!r}:\n"
+            "    call_command('create_callback_endpoint', name)\n"
+        )
+        output = manage(self.env, "shell", "-c", code).stdout
+        # Each command prints its path as its last line.
+        paths = [line.strip() for line in output.splitlines() if line.startswith(CALLBACK_PREFIX)]
+        assert len(paths) == len(names), output
+        self._free += [(path, endpoint_id(self.env["DATABASE_URL"], path)) for path in paths]
+
+
+@pytest.fixture(scope="session")
+def endpoint_pool(callback_env: dict[str, str], postgres: PostgresServer) -> EndpointPool:
+    return EndpointPool(callback_env)
+
+
+# --- callbacks over HTTP, observed in PostgreSQL ---------------------------------------------
+# Plain helpers (not fixtures) shared by the callback fault and lifecycle tests.
+
+UNSETTLED = ("pending", "processing")
+
+
+def tencent_metric_body(
+    *,
+    policy_id: str,
+    instance_id: str,
+    first_occur: str,
+    session_id: str,
+    duration: int = 0,
+    recover_time: str | None = None,
+    value: str = "96.5",
+) -> bytes:
+    """A Tencent metric callback built from the real disk-usage trigger: ``recover_time`` set
+    means a recovery (alarmStatus 0); times are the endpoint's local time, as Tencent sends."""
+    payload: dict[str, Any] = json.loads(
+        (FIXTURES / "metric_cvm_disk_usage_trigger_repeat_real.json").read_text()
+    )
+    payload["sessionId"] = session_id
+    payload["alarmStatus"] = "0" if recover_time else "1"
+    payload["alarmObjInfo"]["dimensions"]["unInstanceId"] = instance_id
+    payload["alarmObjInfo"]["dimensions"]["objId"] = f"obj-{instance_id}"
+    payload["alarmPolicyInfo"]["policyId"] = policy_id
+    payload["alarmPolicyInfo"]["conditions"]["currentValue"] = value
+    payload["firstOccurTime"] = first_occur
+    payload["durationTime"] = duration
+    payload["recoverTime"] = recover_time or "0"
+    return json.dumps(payload, ensure_ascii=False, indent=2).encode()
+
+
+def post_callback(
+    web: WebServer, path: str, body: bytes, *, timeout: float = 10.0
+) -> requests.Response:
+    return requests.post(
+        web.base_url + path,
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=timeout,
+    )
+
+
+def endpoint_id(database_url: str, path: str) -> int:
+    """The endpoint behind a callback path (only the token's SHA-256 is stored)."""
+    token = path.rstrip("/").rsplit("/", 1)[-1]
+    rows = psql(
+        database_url,
+        "SELECT id FROM alarms_callbackendpoint WHERE token_hash = %s",
+        hashlib.sha256(token.encode()).hexdigest(),
+    )
+    assert rows, f"no endpoint for {path}"
+    return int(rows[0][0])
+
+
+def delivery_statuses(database_url: str, endpoint: int) -> dict[str, int]:
+    rows = psql(
+        database_url,
+        "SELECT status, count(*) FROM alarms_delivery WHERE endpoint_id = %s GROUP BY status",
+        endpoint,
+    )
+    return {status: int(count) for status, count in rows}
+
+
+def wait_deliveries_settled(
+    database_url: str, endpoint: int, total: int, *, timeout: float = 30.0
+) -> dict[str, int]:
+    """Wait until ``total`` deliveries of ``endpoint`` exist and none is pending/processing."""
+    seen: dict[str, int] = {}
+
+    def settled() -> bool:
+        seen.clear()
+        seen.update(delivery_statuses(database_url, endpoint))
+        unsettled = sum(seen.get(status, 0) for status in UNSETTLED)
+        return sum(seen.values()) == total and unsettled == 0
+
+    start = time.monotonic()
+    try:
+        wait_until(settled, timeout, 0.05, message=f"{total} settled deliveries")
+    except TimeoutError as exc:
+        raise AssertionError(
+            f"deliveries of endpoint {endpoint} not settled after {time.monotonic() - start:.1f}s:"
+            f" {seen} (expected {total} in total, none pending/processing)"
+        ) from exc
+    return dict(seen)

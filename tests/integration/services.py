@@ -36,6 +36,7 @@ TEST_SECRET_KEY = "integration-tests-only-not-a-secret-0123456789abcdefghijklmno
 T = TypeVar("T")
 
 __all__ = [
+    "CeleryBeat",
     "CeleryWorker",
     "PostgresServer",
     "RedisServer",
@@ -785,6 +786,69 @@ class CeleryWorker(_ProcessService):
     def stop(self, timeout: float = 30.0) -> None:
         """Warm shutdown (SIGTERM to the main process lets running tasks finish)."""
         self._terminate(timeout)
+
+
+class CeleryBeat(_ProcessService):
+    """``celery -A alarmhub beat`` with its schedule file in a private temp dir.
+
+    The sweep period comes from ``ALARMHUB_SWEEP_INTERVAL_SECONDS`` in ``env``; a fresh schedule
+    file per instance means no state (last-run times) leaks between tests.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        name: str = "beat",
+        log_dir: str | os.PathLike[str] | None = None,
+        python: str | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.name = name
+        super().__init__(log_dir)
+        if not env.get("CELERY_BROKER_URL", "").startswith("redis"):
+            raise ServiceError("CeleryBeat needs CELERY_BROKER_URL=redis://... in its env")
+        self.env = dict(env)
+        self.python = python or sys.executable
+        self.startup_timeout = startup_timeout
+        self.state_dir = Path(tempfile.mkdtemp(prefix="alarmhub-beat-"))
+
+    @property
+    def command(self) -> list[str]:
+        return [
+            self.python, "-m", "celery", "-A", "alarmhub", "beat", "--loglevel=INFO",
+            "--schedule", str(self.state_dir / "celerybeat-schedule"),
+            "--pidfile", str(self.state_dir / "celerybeat.pid"),
+        ]  # fmt: skip
+
+    def start(self, *, wait: bool = True) -> None:
+        # A SIGKILLed beat leaves its pid file behind, and beat refuses to start over one.
+        (self.state_dir / "celerybeat.pid").unlink(missing_ok=True)
+        self._spawn(self.command, self.env, PROJECT_ROOT)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until beat logs that it started (it sends its first due tasks soon after)."""
+        timeout = self.startup_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while "beat: Starting..." not in self.log_text(since_start=True):
+            if not self.running:
+                code = self.process.returncode if self.process else "?"
+                raise self._fail(f"exited with code {code} before it started")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise self._fail(f"did not start within {timeout:.0f}s")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._terminate(timeout)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 # --- gunicorn ---------------------------------------------------------------------------------
