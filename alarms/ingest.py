@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,35 @@ class BadPayload(ValueError):
     """The body is not a JSON object; the message is safe to show the sender."""
 
 
+# Tencent bodies nest four levels deep. A limit far above that keeps every later recursive step
+# (text clean-up, JSONField encoding, the database's own JSON parser) clear of Python's recursion
+# limit, whatever the caller's stack depth; RFC 8259 §9 lets a parser limit nesting.
+MAX_JSON_DEPTH = 64
+
+
+def _parse_float(text: str) -> float | str:
+    # 1e400 is valid JSON but overflows to inf, which no database accepts in a JSON column:
+    # keep the number as its text rather than lose the whole alarm.
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests more than MAX_JSON_DEPTH arrays/objects (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def decode_object(body: bytes) -> dict[str, Any]:
     """Decode a callback body; it must be a JSON object."""
     try:
@@ -27,13 +57,15 @@ def decode_object(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise BadPayload(f"body is not UTF-8 text (byte {exc.start})") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=_parse_float, parse_constant=_reject_constant)
     except RecursionError:
         raise BadPayload("body is not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise BadPayload(f"body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise BadPayload(f"body must be a JSON object, not {type(value).__name__}")
+    if _too_deep(value):
+        raise BadPayload(f"body is not valid JSON: nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 

@@ -75,7 +75,10 @@ def create_callback_endpoint(
         name=name,
         token_hash=hash_token(token),
         token_hint=token[:6],
-        timezone=validate_timezone(timezone or settings.ALARMHUB_DEFAULT_TIMEZONE),
+        # None means "the default"; an explicit "" (e.g. an unset shell variable) is an error.
+        timezone=validate_timezone(
+            settings.ALARMHUB_DEFAULT_TIMEZONE if timezone is None else timezone
+        ),
     )
     if basic_auth_username:
         endpoint.basic_auth_username = basic_auth_username
@@ -328,7 +331,11 @@ def apply_notification(
         event_type = EventType.RECOVERED
         alarm.status = AlarmStatus.RECOVERED
         alarm.superseded = False  # a real recovery replaces "closed as superseded"
-        if n.recovered_at is not None:
+        # Should one lifecycle get several recoveries, the latest time wins whatever the
+        # arrival order (rule 4); a recovery without a time never erases a known one.
+        if n.recovered_at is not None and (
+            alarm.recovered_at is None or n.recovered_at > alarm.recovered_at
+        ):
             alarm.recovered_at = n.recovered_at
     else:
         event_type = EventType.REPEATED if alarm.trigger_seen else EventType.TRIGGERED

@@ -15,7 +15,7 @@ from typing import Any
 from django.test import Client
 
 from alarms.choices import DeliveryStatus
-from alarms.models import CallbackEndpoint, Delivery
+from alarms.models import Alarm, CallbackEndpoint, Delivery
 from alarms.services import NewEndpoint, create_callback_endpoint
 from alarms.sources.base import Notification
 
@@ -201,3 +201,26 @@ def post_callback(
         # The test client always sets CONTENT_TYPE; an empty one is what WSGI gives for none.
         return client.generic("POST", path, data, **{"CONTENT_TYPE": "", **extra})
     return client.generic("POST", path, data, content_type=content_type, **extra)
+
+
+# --- alarms through the lifecycle service (admin and UI tests) -------------------------------
+
+
+def apply_alarm(endpoint: CallbackEndpoint, **overrides: Any) -> Alarm:
+    """A new alarm with its own identity (a fresh instance id), through ``apply_notification``.
+
+    ``overrides`` are :class:`Notification` fields (``namespace``, ``policy_name``, ``status``,
+    ``kind``, ``event_name``...); pass ``instance_id`` to choose the identity yourself.
+    """
+    from alarms.services import apply_notification
+
+    n = next(_sequence)
+    instance_id = overrides.pop("instance_id", f"ins-ui{n:06d}")
+    fields: dict[str, Any] = {
+        "instance_id": instance_id,
+        "instance_name": f"web-{n}",
+        "dimensions": {"unInstanceId": instance_id},
+        "first_occurred_at": DEFAULT_FIRST_OCCURRED_AT + timedelta(seconds=n),
+    }
+    fields.update(overrides)
+    return apply_notification(endpoint=endpoint, notification=notification(**fields)).alarm

@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -54,7 +54,9 @@ def test_missing_session_id_is_echoed_as_empty_string(client: Any, endpoint: New
 
 
 def test_numeric_session_id_is_echoed_as_text(client: Any, endpoint: NewEndpoint) -> None:
-    response = post_callback(client, endpoint.path, tencent_payload(session_id=None) | {"sessionId": 42})
+    response = post_callback(
+        client, endpoint.path, tencent_payload(session_id=None) | {"sessionId": 42}
+    )
 
     assert response.json() == {"sessionId": "42", "retCode": 0}
 
@@ -175,7 +177,9 @@ def test_inactive_endpoint_answers_404(client: Any, method: str) -> None:
         (b"1e400", "must be a JSON object"),
         (b"null", "must be a JSON object"),
         (b"true", "must be a JSON object"),
-        (b"NaN", "must be a JSON object"),
+        (b"NaN", "not valid JSON"),
+        (b'{"sessionId": "abc", "x": Infinity}', "not valid JSON"),
+        (b'{"a":' + b"[" * 100 + b"]" * 100 + b"}", "nested deeper than 64 levels"),
     ],
     ids=[
         "text",
@@ -190,6 +194,8 @@ def test_inactive_endpoint_answers_404(client: Any, method: str) -> None:
         "null",
         "boolean",
         "nan",
+        "infinity-inside-object",
+        "deeply-nested-object",
     ],
 )
 def test_body_that_is_not_a_json_object_answers_400_with_error(
@@ -272,6 +278,25 @@ def test_database_failure_while_storing_answers_503_so_tencent_retries(
     assert response.json()["retCode"] != 0
     assert "disk I/O" not in response.json()["error"]  # no internals leak to the sender
     assert callbacks == []
+    assert not Delivery.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_database_down_during_endpoint_lookup_answers_503_not_500(
+    client: Any, endpoint: NewEndpoint, method: str
+) -> None:
+    # Cold cache (a fresh worker process) and the database is unreachable.
+    with mock.patch(
+        "alarms.selectors.CallbackEndpoint.objects.filter",
+        side_effect=OperationalError("connection refused"),
+    ):
+        if method == "post":
+            response = post_callback(client, endpoint.path, tencent_payload())
+        else:
+            response = client.get(endpoint.path)
+
+    assert response.status_code == 503
+    assert response.json()["retCode"] != 0
     assert not Delivery.objects.exists()
 
 

@@ -1,4 +1,4 @@
-"""Management commands of DESIGN §4: create_callback_endpoint, reprocess_deliveries, requeue_stranded."""
+"""DESIGN §4 commands: create_callback_endpoint, reprocess_deliveries, requeue_stranded."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def run(*args: Any, **options: Any) -> str:
 
 def later(seconds: int) -> Any:
     """Move the clock forward (everything reading ``django.utils.timezone.now``)."""
-    return mock.patch("django.utils.timezone.now", return_value=timezone.now() + timedelta(seconds=seconds))
+    return mock.patch(
+        "django.utils.timezone.now", return_value=timezone.now() + timedelta(seconds=seconds)
+    )
 
 
 # --- create_callback_endpoint -----------------------------------------------------------------
@@ -185,18 +187,21 @@ def test_reprocess_deliveries_with_status_failed_touches_only_failed_ones() -> N
     output = run("reprocess_deliveries", "--status", "failed")
 
     assert "Reprocessed 1 deliveries: 1 failed." in output
-    assert dict(
-        Delivery.objects.filter(status=DeliveryStatus.PROCESSED).values_list("pk", "processed_at")
-    ) == processed_at
+    assert (
+        dict(
+            Delivery.objects.filter(status=DeliveryStatus.PROCESSED).values_list(
+                "pk", "processed_at"
+            )
+        )
+        == processed_at
+    )
 
 
 def test_reprocess_deliveries_recovers_a_delivery_that_failed_on_a_transient_error(
     client: Any, endpoint: NewEndpoint, django_capture_on_commit_callbacks: Any
 ) -> None:
     with (
-        mock.patch(
-            "alarms.services.apply_notification", side_effect=DatabaseError("constraint x")
-        ),
+        mock.patch("alarms.services.apply_notification", side_effect=DatabaseError("constraint x")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         post_callback(client, endpoint.path, tencent_payload())
@@ -255,7 +260,7 @@ def test_requeue_stranded_processes_deliveries_left_pending_or_processing_too_lo
     ):
         post_callback(client, endpoint.path, tencent_payload(instance_id="ins-lost"))
         post_callback(client, endpoint.path, tencent_payload(instance_id="ins-dead-worker"))
-    lost, dead_worker = Delivery.objects.order_by("pk")
+    _lost, dead_worker = Delivery.objects.order_by("pk")
     # A worker claimed this one and was killed before finishing.
     Delivery.objects.filter(pk=dead_worker.pk).update(status=DeliveryStatus.PROCESSING)
 
