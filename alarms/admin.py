@@ -49,6 +49,11 @@ admin.site.index_title = _("Operations console")
 TIMELINE_LIMIT = 200
 # A sentinel for "the column is empty" in filter links ("" means "no filter" to the admin).
 EMPTY_VALUE = "__empty__"
+# What read-only fields show for "nothing" (the admin would print "None").
+EMPTY_DISPLAY = "-"
+# Bulk acknowledge runs one short transaction per alarm inside the request; "select all"
+# across an alarm storm must not turn into a request that outlives the proxy timeout.
+BULK_ACTION_LIMIT = 2000
 
 
 # --- Scale helpers ---------------------------------------------------------------------------
@@ -68,15 +73,18 @@ class CappedCountPaginator(Paginator):
     count_cap = 10_000
 
     @cached_property
-    def count(self) -> int:
+    def _counted(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return len(self.object_list)
-        counted = self.object_list.order_by().values("pk")[: self.count_cap + 1].count()
-        return min(counted, self.count_cap)
+        return self.object_list.order_by().values("pk")[: self.count_cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.count_cap)
 
     @cached_property
     def count_is_capped(self) -> bool:
-        return self.count >= self.count_cap
+        return self._counted > self.count_cap
 
     @cached_property
     def estimated_total(self) -> int | None:
@@ -179,6 +187,14 @@ class LevelFilter(admin.SimpleListFilter):
         return queryset.filter(level="" if value == EMPTY_VALUE else value)
 
 
+class PolicyTypeFilter(admin.AllValuesFieldListFilter):
+    """Distinct policy types come from the (small) policy table, not from the alarms."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = _("policy type")
+
+
 class AcknowledgedFilter(admin.SimpleListFilter):
     title = _("acknowledged")
     parameter_name = "acknowledged"
@@ -241,7 +257,7 @@ def status_badge(label: Any, colour: str) -> SafeString:
 def admin_link(user: Any, obj: Model | None, text: Any = None) -> Any:
     """A link to ``obj``'s admin page when ``user`` may view it, else its plain text."""
     if obj is None:
-        return None
+        return EMPTY_DISPLAY
     label = obj if text is None else text
     opts = obj._meta
     if user is None or not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
@@ -324,7 +340,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         AcknowledgedFilter,
         "kind",
         LevelFilter,
-        ("policy__policy_type", admin.AllValuesFieldListFilter),  # the small policy table
+        ("policy__policy_type", PolicyTypeFilter),
         "endpoint",
         "flapping",
         "superseded",
@@ -401,13 +417,14 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         (
             _("Details"),
             {
+                "classes": ("collapse",),
                 "fields": (
                     "dimensions_display",
                     "extras_display",
                     "fingerprint",
                     "created_at",
                     "updated_at",
-                )
+                ),
             },
         ),
     )
@@ -461,9 +478,9 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         return humanize_duration(obj.duration_seconds)
 
     @admin.display(description=_("acknowledged by"))
-    def acknowledged_by_display(self, obj: Alarm) -> str | None:
+    def acknowledged_by_display(self, obj: Alarm) -> str:
         if obj.acknowledged_at is None:
-            return None
+            return EMPTY_DISPLAY
         return obj.acknowledged_by.get_username() if obj.acknowledged_by else gettext("system")
 
     @admin.display(description=_("policy"))
@@ -478,7 +495,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
     def deliveries_link(self, obj: Alarm) -> Any:
         user = viewing_user(obj)
         if user is None or not user.has_perm("alarms.view_delivery"):
-            return None
+            return EMPTY_DISPLAY
         url = changelist_url(Delivery, alarm__id__exact=obj.pk)
         return format_html('<a href="{}">{}</a>', url, gettext("Deliveries of this alarm"))
 
@@ -623,9 +640,23 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
 
     # -- changelist actions --
 
+    def _selected_ids(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> list[int] | None:
+        ids = list(queryset.values_list("pk", flat=True)[: BULK_ACTION_LIMIT + 1])
+        if len(ids) > BULK_ACTION_LIMIT:
+            self.message_user(
+                request,
+                gettext("At most %(limit)d alarms can be changed at once; narrow the filters.")
+                % {"limit": BULK_ACTION_LIMIT},
+                messages.ERROR,
+            )
+            return None
+        return ids
+
     @admin.action(permissions=["acknowledge"], description=_("Acknowledge selected alarms"))
     def acknowledge_selected(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return
         changed = services.bulk_acknowledge(alarm_ids=ids, actor=request.user)
         message = ngettext(
             "%(count)d alarm acknowledged.", "%(count)d alarms acknowledged.", changed
@@ -641,7 +672,9 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["acknowledge"], description=_("Unacknowledge selected alarms"))
     def unacknowledge_selected(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return
         changed = services.bulk_unacknowledge(alarm_ids=ids, actor=request.user)
         message = ngettext(
             "%(count)d alarm unacknowledged.", "%(count)d alarms unacknowledged.", changed
@@ -753,14 +786,14 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("alarm"))
     def alarm_link(self, obj: Delivery) -> Any:
         if obj.alarm_id is None:
-            return None
+            return EMPTY_DISPLAY
         url = reverse("admin:alarms_alarm_change", args=[obj.alarm_id])
         return format_html('<a href="{}">#{}</a>', url, obj.alarm_id)
 
     @admin.display(description=_("duplicate of"))
     def duplicate_of_link(self, obj: Delivery) -> Any:
         if obj.duplicate_of_id is None:
-            return None
+            return EMPTY_DISPLAY
         url = reverse("admin:alarms_delivery_change", args=[obj.duplicate_of_id])
         return format_html('<a href="{}">#{}</a>', url, obj.duplicate_of_id)
 
@@ -884,7 +917,6 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         kwargs["form"] = EndpointBasicAuthForm if obj is not None else EndpointAddForm
-        kwargs["fields"] = None  # let the form's Meta decide
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -1063,7 +1095,7 @@ class AlarmEventAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("delivery"))
     def delivery_link(self, obj: AlarmEvent) -> Any:
         if obj.delivery_id is None:
-            return None
+            return EMPTY_DISPLAY
         url = reverse("admin:alarms_delivery_change", args=[obj.delivery_id])
         return format_html('<a href="{}">#{}</a>', url, obj.delivery_id)
 

@@ -1,0 +1,198 @@
+"""Load generation for the ingestion benchmark: wrk when installed, else a threaded client.
+
+Both return a ``LoadResult`` (requests completed, errors, throughput, latency percentiles) for a
+bounded run: a fixed duration, a fixed number of connections, per-request timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.integration.services import psql
+
+HERE = Path(__file__).resolve().parent
+FIXTURE = HERE.parent / "tests" / "fixtures" / "metric_cvm_disk_usage_trigger_repeat_real.json"
+LUA_SCRIPT = HERE / "callback.lua"
+PLACEHOLDERS = ("@SESSION@", "@INSTANCE@", "@VALUE@", "@DURATION@")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int
+    errors: int  # non-2xx answers, socket errors and timeouts
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    tool: str
+
+    @property
+    def per_second(self) -> float:
+        return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
+
+
+def body_template(first_occur_local: str) -> str:
+    """The real disk-usage callback with placeholders where each request's values go."""
+    payload = json.loads(FIXTURE.read_text())
+    payload["sessionId"] = "@SESSION@"
+    payload["alarmStatus"] = "1"
+    payload["alarmObjInfo"]["dimensions"]["unInstanceId"] = "@INSTANCE@"
+    payload["alarmObjInfo"]["dimensions"]["objId"] = "obj-@INSTANCE@"
+    payload["alarmPolicyInfo"]["policyId"] = "policy-storm"
+    payload["alarmPolicyInfo"]["conditions"]["currentValue"] = "@VALUE@"
+    payload["firstOccurTime"] = first_occur_local
+    payload["durationTime"] = "@DURATION@"
+    payload["recoverTime"] = "0"
+    text = json.dumps(payload, ensure_ascii=False, indent=2)
+    return text.replace('"@DURATION@"', "@DURATION@")  # a JSON number, as Tencent sends it
+
+
+def fill(template: str, thread: int, counter: int, pool: int) -> bytes:
+    """The Python twin of callback.lua's ``request()``."""
+    n = counter * 64 + thread
+    values = (
+        f"bench-{thread}-{counter}",
+        f"ins-storm{n % pool:04d}",
+        f"{90 + n % 10}.{n % 1000:03d}",
+        str(60 * counter),
+    )
+    for placeholder, value in zip(PLACEHOLDERS, values, strict=True):
+        template = template.replace(placeholder, value)
+    return template.encode()
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def run_wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int,
+    script_args: list[str] | None = None,
+) -> LoadResult:
+    """One bounded wrk run; with ``script_args`` it POSTs callback bodies via callback.lua."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+    cmd += ["--latency", "--timeout", "10s"]
+    if script_args is not None:
+        cmd += ["-s", str(LUA_SCRIPT), url, "--", *script_args]
+    else:
+        cmd.append(url)
+    result = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    out = result.stdout
+    if result.returncode != 0 or "requests in" not in out:
+        raise RuntimeError(f"wrk failed ({result.returncode}):\n{out}\n{result.stderr}")
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
+    assert total is not None
+    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", out, re.M))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket:
+        errors += sum(int(socket.group(i)) for i in (1, 3, 4))  # read errors = closed sockets
+    return LoadResult(
+        requests=int(total.group(1)),
+        errors=errors,
+        seconds=_ms(total.group(2) + total.group(3)) / 1000,
+        p50_ms=_ms(percentiles["50"]),
+        p99_ms=_ms(percentiles["99"]),
+        tool="wrk",
+    )
+
+
+# --- fallback: a threaded requests client ----------------------------------------------------
+
+
+def run_threaded(
+    url: str, *, seconds: float, connections: int, template: str | None, pool: int
+) -> LoadResult:
+    """``connections`` threads, each looping until the deadline (GET, or POST of ``template``)."""
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    deadline = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        session = requests.Session()
+        counter = 0
+        while time.monotonic() < deadline:
+            counter += 1
+            started = time.perf_counter()
+            try:
+                if template is None:
+                    response = session.get(url, timeout=10)
+                else:
+                    body = fill(template, index, counter, pool)
+                    response = session.post(
+                        url, data=body, headers={"Content-Type": "application/json"}, timeout=10
+                    )
+                ok = response.status_code < 300
+            except requests.RequestException:
+                ok = False
+            latencies[index].append(time.perf_counter() - started)
+            errors[index] += 0 if ok else 1
+
+    began = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(connections)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(seconds + 30)
+    elapsed = time.monotonic() - began
+    samples = sorted(s for per_thread in latencies for s in per_thread)
+    cuts = statistics.quantiles(samples, n=100) if len(samples) > 1 else samples * 99
+    return LoadResult(
+        requests=len(samples),
+        errors=sum(errors),
+        seconds=elapsed,
+        p50_ms=cuts[49] * 1000,
+        p99_ms=cuts[98] * 1000,
+        tool="python threads",
+    )
+
+
+# --- the worker side -------------------------------------------------------------------------
+
+
+def delivery_counts(database_url: str, endpoint_name: str) -> dict[str, int]:
+    rows = psql(
+        database_url,
+        "SELECT d.status, count(*) FROM alarms_delivery d "
+        "JOIN alarms_callbackendpoint e ON e.id = d.endpoint_id "
+        "WHERE e.name = %s GROUP BY d.status",
+        endpoint_name,
+    )
+    return {status: int(count) for status, count in rows}
+
+
+def unsettled(counts: dict[str, int]) -> int:
+    return counts.get("pending", 0) + counts.get("processing", 0)

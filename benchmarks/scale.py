@@ -1,0 +1,115 @@
+"""Read-side timings: the pages an operator and an API client use, timed over HTTP.
+
+One logged-in client (a session for the dashboard and admin, a DRF token for the API) requests
+every page in turn, round after round, so that the machine's noise spreads evenly over the
+pages; each page's median is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+FILTER_NAMESPACE = "qce/cdb"  # a tenth of the seeded fleet; few of its alarms are firing
+SEARCH_INSTANCE = "ins-seed0000042"  # one seeded instance: about ten alarms at any scale
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    label: str
+    path: str
+    auth: str  # "token" (API) or "session" (dashboard, admin)
+
+
+class Clients:
+    """An API client (token) and a browser-like client (session cookie after a real login)."""
+
+    def __init__(self, base_url: str, token: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"Token {token}"
+        self.browser = requests.Session()
+        login = f"{base_url}/admin/login/"
+        self.browser.get(login, timeout=30).raise_for_status()
+        response = self.browser.post(
+            login,
+            data={
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": self.browser.cookies["csrftoken"],
+                "next": "/admin/",
+            },
+            headers={"Referer": login},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302 or "sessionid" not in self.browser.cookies:
+            raise RuntimeError(f"admin login failed: HTTP {response.status_code}")
+
+    def get(self, page: Page) -> tuple[float, int]:
+        """(seconds, status) of one request, body fully read."""
+        session = self.api if page.auth == "token" else self.browser
+        started = time.perf_counter()
+        response = session.get(self.base_url + page.path, timeout=60, allow_redirects=False)
+        _ = response.content
+        return time.perf_counter() - started, response.status_code
+
+    def page_ten(self) -> str:
+        """Path of the 10th API page, reached by following ``next`` links from the first."""
+        url = f"{self.base_url}/api/v1/alarms/"
+        for _ in range(9):
+            response = self.api.get(url, timeout=60)
+            response.raise_for_status()
+            url = response.json()["next"]
+            if url is None:
+                raise RuntimeError("fewer than 10 pages of alarms")
+        parts = urlsplit(url)
+        return f"{parts.path}?{parts.query}"
+
+
+def pages(clients: Clients, detail_id: int) -> list[Page]:
+    return [
+        Page("api_first", "API list, first page", "/api/v1/alarms/", "token"),
+        Page(
+            "api_filtered",
+            f"API list, namespace={FILTER_NAMESPACE} & status=firing",
+            f"/api/v1/alarms/?namespace={FILTER_NAMESPACE}&status=firing",
+            "token",
+        ),
+        Page("api_page10", "API list, page 10 via cursor", clients.page_ten(), "token"),
+        Page("api_detail", "API detail (with timeline)", f"/api/v1/alarms/{detail_id}/", "token"),
+        Page(
+            "api_search",
+            f"API list, free text q={SEARCH_INSTANCE}",
+            f"/api/v1/alarms/?q={SEARCH_INSTANCE}",
+            "token",
+        ),
+        Page("dashboard", "Dashboard /", "/", "session"),
+        Page("admin", "Admin changelist", "/admin/alarms/alarm/", "session"),
+        Page(
+            "admin_filtered",
+            "Admin changelist, namespace & status filters",
+            f"/admin/alarms/alarm/?namespace={FILTER_NAMESPACE}&status__exact=firing",
+            "session",
+        ),
+    ]
+
+
+def time_pages(
+    clients: Clients, page_list: list[Page], *, rounds: int, warmup: int = 2
+) -> dict[str, float]:
+    """Median seconds per page over ``rounds`` interleaved rounds (after ``warmup`` rounds)."""
+    samples: dict[str, list[float]] = {page.key: [] for page in page_list}
+    for round_number in range(warmup + rounds):
+        for page in page_list:
+            seconds, status = clients.get(page)
+            if status != 200:
+                raise RuntimeError(f"{page.label} ({page.path}) answered HTTP {status}")
+            if round_number >= warmup:
+                samples[page.key].append(seconds)
+    return {key: statistics.median(values) for key, values in samples.items()}
