@@ -51,7 +51,10 @@ class Delivery(models.Model):
     """One HTTP request as received on a callback URL. Never deleted by processing."""
 
     endpoint = models.ForeignKey(
-        CallbackEndpoint, on_delete=models.PROTECT, related_name="deliveries"
+        CallbackEndpoint,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
@@ -71,15 +74,26 @@ class Delivery(models.Model):
     status_changed_at = models.DateTimeField(_("status changed"), auto_now_add=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("duplicate of"),
     )
     alarm = models.ForeignKey(
-        "Alarm", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        "Alarm",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        verbose_name=_("alarm"),
     )
 
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
+        permissions = [("reprocess_delivery", _("Can run deliveries through the pipeline again"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint", "unique_body_sha256"], name="delivery_unique_body_per_endpoint"
@@ -112,7 +126,9 @@ class Delivery(models.Model):
 class Policy(models.Model):
     """A Tencent alarm policy, as seen in callbacks."""
 
-    endpoint = models.ForeignKey(CallbackEndpoint, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        CallbackEndpoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("endpoint")
+    )
     # policyId, or "name:<policyName>" for payloads (real events) that carry no id.
     key = models.CharField(max_length=300, editable=False)
     policy_id = models.CharField(_("policy id"), max_length=200, blank=True)
@@ -139,7 +155,9 @@ class Policy(models.Model):
 class Instance(models.Model):
     """A monitored object (CVM instance, database, load balancer, ...)."""
 
-    endpoint = models.ForeignKey(CallbackEndpoint, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        CallbackEndpoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("endpoint")
+    )
     namespace = models.CharField(_("namespace"), max_length=100, blank=True)
     region = models.CharField(_("region"), max_length=50, blank=True)
     instance_id = models.CharField(_("instance id"), max_length=300, blank=True)
@@ -169,13 +187,28 @@ class Instance(models.Model):
 class Alarm(models.Model):
     """One alarm lifecycle: a trigger, its repeats and its recovery (DESIGN §3)."""
 
-    endpoint = models.ForeignKey(CallbackEndpoint, on_delete=models.PROTECT, related_name="alarms")
+    endpoint = models.ForeignKey(
+        CallbackEndpoint,
+        on_delete=models.PROTECT,
+        related_name="alarms",
+        verbose_name=_("endpoint"),
+    )
     fingerprint = models.CharField(_("fingerprint"), max_length=64)
     policy = models.ForeignKey(
-        Policy, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms"
+        Policy,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarms",
+        verbose_name=_("policy"),
     )
     instance = models.ForeignKey(
-        Instance, null=True, blank=True, on_delete=models.SET_NULL, related_name="alarms"
+        Instance,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarms",
+        verbose_name=_("instance"),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=AlarmKind.choices)
     status = models.CharField(_("status"), max_length=10, choices=AlarmStatus.choices)
@@ -260,8 +293,8 @@ class Alarm(models.Model):
         ]
 
     def __str__(self) -> str:
-        subject = self.metric_name or self.event_name or self.kind
-        return f"#{self.pk} {subject} {self.status}"
+        subject = self.metric_name or self.event_name or self.get_kind_display()
+        return f"#{self.pk} {subject} ({self.get_status_display()})"
 
     @property
     def acknowledged(self) -> bool:
@@ -271,7 +304,9 @@ class Alarm(models.Model):
 class AlarmEvent(models.Model):
     """One entry of an alarm's timeline."""
 
-    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="events")
+    alarm = models.ForeignKey(
+        Alarm, on_delete=models.CASCADE, related_name="events", verbose_name=_("alarm")
+    )
     type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
     occurred_at = models.DateTimeField(_("time"), auto_now_add=True)
     actor = models.ForeignKey(
@@ -284,7 +319,12 @@ class AlarmEvent(models.Model):
         help_text=_("Empty for events caused by Tencent or AlarmHub itself."),
     )
     delivery = models.ForeignKey(
-        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Delivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        verbose_name=_("delivery"),
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
 
@@ -313,9 +353,15 @@ class AlarmEvent(models.Model):
 class Note(models.Model):
     """An operator's annotation on an alarm."""
 
-    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="notes")
+    alarm = models.ForeignKey(
+        Alarm, on_delete=models.CASCADE, related_name="notes", verbose_name=_("alarm")
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
     )
     text = models.TextField(_("text"), max_length=10000)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

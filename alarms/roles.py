@@ -18,5 +18,5 @@ _READ = [
 # codenames of app "alarms" per group
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: _READ,
-    OPERATOR: [*_READ, "acknowledge_alarm", "annotate_alarm", "add_note"],
+    OPERATOR: [*_READ, "acknowledge_alarm", "annotate_alarm", "add_note", "reprocess_delivery"],
 }

@@ -452,3 +452,26 @@ def add_note(*, alarm: Alarm, author: User | None, text: str) -> Note:
         alarm=alarm, type=EventType.ANNOTATED, actor=user, details={"note_id": note.pk}
     )
     return note
+
+
+@transaction.atomic
+def update_callback_endpoint(
+    *, endpoint: CallbackEndpoint, timezone: str | None = None, is_active: bool | None = None
+) -> CallbackEndpoint:
+    """Change an endpoint's time zone or (de)activate it; the lookup cache forgets it now.
+
+    Other processes see the change within the endpoint cache TTL (30 s).
+    """
+    from .selectors import forget_endpoint
+
+    fields: list[str] = []
+    if timezone is not None:
+        endpoint.timezone = validate_timezone(timezone)
+        fields.append("timezone")
+    if is_active is not None:
+        endpoint.is_active = is_active
+        fields.append("is_active")
+    if fields:
+        endpoint.save(update_fields=fields)
+        forget_endpoint(endpoint.token_hash)
+    return endpoint
