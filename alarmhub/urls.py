@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from alarms import health
+from alarms.views import LoginView
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("alarms.api.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("alarms.urls")),
 ]

@@ -362,7 +362,11 @@ def apply_notification(
     alarm.save()
     alarm.refresh_from_db(fields=["notification_count"])
 
-    details: dict[str, Any] = {"session_id": n.session_id}
+    # Tencent's own time for this push (our occurred_at is when we applied it).
+    details: dict[str, Any] = {
+        "session_id": n.session_id,
+        "sent_at": _snapshot(n)["last_notified_at"].isoformat(),
+    }
     if n.current_value:
         details["value"] = n.current_value
     if n.duration_seconds is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib import admin, messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -21,6 +22,15 @@ from .models import Alarm
 from .selectors import alarm_list_queryset, firing_counts_by_namespace
 
 PAGE_SIZE = 100
+
+
+class LoginView(auth_views.LoginView):
+    """The admin's login page, for every user with a role (staff or not)."""
+
+    template_name = "admin/login.html"
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        return {**super().get_context_data(**kwargs), **admin.site.each_context(self.request)}
 
 
 def _older_than(queryset: QuerySet[Alarm], request: HttpRequest) -> QuerySet[Alarm]:
