@@ -1,7 +1,7 @@
 """The Django admin as AlarmHub's ops console (issue 5).
 
 Everything here is presentation and permission checks: every change to an alarm or an endpoint
-goes through ``alarms.services`` (acknowledge, annotate, create and rotate endpoints), and
+goes through ``alarms.services`` (acknowledge, annotate; create, change and rotate endpoints), and
 re-processing goes through ``alarms.processing`` and ``alarms.ingest``.
 
 The alarm and delivery tables grow without bound, so the changelists avoid whole-table work on
@@ -32,7 +32,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.text import Truncator
+from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -44,6 +44,8 @@ from .models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Not
 admin.site.site_header = _("AlarmHub")
 admin.site.site_title = _("AlarmHub")
 admin.site.index_title = _("Operations console")
+# The header links to the dashboard by name instead (templates/admin/base_site.html).
+admin.site.site_url = None
 
 # How many timeline entries and notes the alarm page shows; the rest are a link away.
 TIMELINE_LIMIT = 200
@@ -771,8 +773,8 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         return with_viewing_user(super().get_object(request, object_id, from_field), request)
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
-        # Re-running the pipeline is an administrator's job (after a parser fix), not a role's.
-        return request.user.has_perm("alarms.change_delivery")
+        # Its own permission (Operators have it): deliveries stay read-only for everyone.
+        return request.user.has_perm("alarms.reprocess_delivery")
 
     @admin.display(description=_("status"))
     def status_display(self, obj: Delivery) -> SafeString:
@@ -829,6 +831,16 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- Callback endpoints ----------------------------------------------------------------------
 
 
+def known_timezone(name: str) -> str:
+    """The service's time zone check, with a message for the form field."""
+    try:
+        return services.validate_timezone(name)
+    except ValidationError as exc:
+        raise ValidationError(
+            gettext("Unknown time zone (use an IANA name such as Asia/Shanghai).")
+        ) from exc
+
+
 class EndpointAddForm(forms.ModelForm):
     basic_auth_password = forms.CharField(
         label=_("Basic auth password"),
@@ -847,12 +859,7 @@ class EndpointAddForm(forms.ModelForm):
         }
 
     def clean_timezone(self) -> str:
-        try:
-            return services.validate_timezone(self.cleaned_data["timezone"])
-        except ValidationError as exc:
-            raise ValidationError(
-                gettext("Unknown time zone (use an IANA name such as Asia/Shanghai).")
-            ) from exc
+        return known_timezone(self.cleaned_data["timezone"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -861,8 +868,11 @@ class EndpointAddForm(forms.ModelForm):
         return cleaned
 
 
-class EndpointBasicAuthForm(forms.ModelForm):
-    """The only thing that can change on an endpoint here (through the service)."""
+class EndpointChangeForm(forms.ModelForm):
+    """What may change on an endpoint: time zone, active flag and Basic auth (via the services).
+
+    The admin's ``save_model`` hands these to the services; the form never saves the row.
+    """
 
     basic_auth_password = forms.CharField(
         label=_("New Basic auth password"),
@@ -874,7 +884,20 @@ class EndpointBasicAuthForm(forms.ModelForm):
 
     class Meta:
         model = CallbackEndpoint
-        fields = ("basic_auth_username",)
+        fields = ("timezone", "is_active", "basic_auth_username")
+        help_texts = {
+            # Other processes keep their cached copy of the endpoint until it expires.
+            "is_active": format_lazy(
+                _(
+                    "An inactive endpoint answers callbacks with 404; every server notices "
+                    "within {seconds} s."
+                ),
+                seconds=selectors.ENDPOINT_CACHE_SECONDS,
+            ),
+        }
+
+    def clean_timezone(self) -> str:
+        return known_timezone(self.cleaned_data["timezone"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -903,7 +926,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     actions = ("rotate_token",)
     # token_hash is never shown; the token itself is shown once, in a message.
-    change_readonly_fields = (
+    change_fields = (
         "name",
         "timezone",
         "is_active",
@@ -911,12 +934,13 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         "created_at",
         "deliveries_link",
     )
+    change_readonly_fields = ("name", "callback_path_hint", "created_at", "deliveries_link")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deliveries and alarms keep pointing at it (PROTECT)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
-        kwargs["form"] = EndpointBasicAuthForm if obj is not None else EndpointAddForm
+        kwargs["form"] = EndpointChangeForm if obj is not None else EndpointAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -927,7 +951,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, obj):
             editable = ["basic_auth_username"]
         return [
-            (None, {"fields": list(self.change_readonly_fields)}),
+            (None, {"fields": list(self.change_fields)}),
             (_("HTTP Basic authentication"), {"fields": editable}),
         ]
 
@@ -951,6 +975,12 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             obj._state.adding = False
             self._show_url_once(request, new)
             return
+        # Only what the user changed, and each through its service (saves with update_fields).
+        changes = {
+            name: data[name] for name in ("timezone", "is_active") if name in form.changed_data
+        }
+        if changes:
+            services.update_callback_endpoint(endpoint=obj, **changes)
         username = data.get("basic_auth_username", "")
         password = data.get("basic_auth_password", "")
         if "basic_auth_username" in form.changed_data or password:

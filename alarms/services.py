@@ -8,7 +8,6 @@ and any arrival order give the same result (DESIGN §3).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import zlib
 from dataclasses import dataclass
@@ -110,10 +109,6 @@ def set_endpoint_basic_auth(*, endpoint: CallbackEndpoint, username: str, passwo
     endpoint.basic_auth_password_hash = make_password(password) if username else ""
     endpoint.save(update_fields=["basic_auth_username", "basic_auth_password_hash"])
     forget_endpoint(endpoint.token_hash)
-
-
-def tokens_match(token: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(hash_token(token), stored_hash)
 
 
 # --- Permissions -----------------------------------------------------------------------------

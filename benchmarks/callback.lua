@@ -1,9 +1,10 @@
 -- wrk script: POST a distinct Tencent metric callback on every request (an alarm storm).
 --
--- wrk -s callback.lua URL -- TEMPLATE_FILE INSTANCE_POOL
+-- wrk -s callback.lua URL -- TEMPLATE_FILE INSTANCE_POOL SLICE
 -- The template is a real Tencent body with @SESSION@, @INSTANCE@, @VALUE@ and @DURATION@ in
--- place of its values. Every request gets a fresh sessionId (so no body is a byte-identical
--- duplicate); instances cycle through a pool, so the first callback of each instance triggers
+-- place of its values. Every request gets a fresh sessionId, unique across the run's wrk
+-- invocations thanks to SLICE (so no body is a byte-identical duplicate); instances cycle
+-- through a pool, so the first callback of each instance triggers
 -- an alarm and the later ones repeat it, with a growing durationTime and a changing value.
 
 local threads = {}
@@ -15,6 +16,7 @@ end
 
 local template
 local pool
+local slice
 local counter = 0
 
 function init(args)
@@ -22,6 +24,7 @@ function init(args)
   template = file:read("*a")
   file:close()
   pool = tonumber(args[2])
+  slice = args[3]
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -30,7 +33,7 @@ function request()
   counter = counter + 1
   local n = counter * 64 + tid
   local body = template
-    :gsub("@SESSION@", string.format("bench-%d-%d", tid, counter))
+    :gsub("@SESSION@", string.format("%s-%d-%d", slice, tid, counter))
     :gsub("@INSTANCE@", string.format("ins-storm%04d", n % pool))
     :gsub("@VALUE@", string.format("%d.%03d", 90 + n % 10, n % 1000))
     :gsub("@DURATION@", tostring(60 * counter))

@@ -40,10 +40,25 @@ class LoadResult:
         return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
 
 
-def body_template(first_occur_local: str) -> str:
-    """The real disk-usage callback with placeholders where each request's values go."""
+def combine(slices: list[LoadResult]) -> LoadResult:
+    """Several short runs as one: summed counts, the median of their percentiles."""
+    return LoadResult(
+        requests=sum(r.requests for r in slices),
+        errors=sum(r.errors for r in slices),
+        seconds=sum(r.seconds for r in slices),
+        p50_ms=statistics.median(r.p50_ms for r in slices),
+        p99_ms=statistics.median(r.p99_ms for r in slices),
+        tool=slices[0].tool,
+    )
+
+
+def body_template(first_occur_local: str, salt: str) -> str:
+    """The real disk-usage callback with placeholders where each request's values go.
+
+    ``salt`` (new per run) prefixes every sessionId, so no body repeats one of an earlier run.
+    """
     payload = json.loads(FIXTURE.read_text())
-    payload["sessionId"] = "@SESSION@"
+    payload["sessionId"] = f"{salt}-@SESSION@"
     payload["alarmStatus"] = "1"
     payload["alarmObjInfo"]["dimensions"]["unInstanceId"] = "@INSTANCE@"
     payload["alarmObjInfo"]["dimensions"]["objId"] = "obj-@INSTANCE@"
@@ -56,11 +71,11 @@ def body_template(first_occur_local: str) -> str:
     return text.replace('"@DURATION@"', "@DURATION@")  # a JSON number, as Tencent sends it
 
 
-def fill(template: str, thread: int, counter: int, pool: int) -> bytes:
+def fill(template: str, slice_id: str, thread: int, counter: int, pool: int) -> bytes:
     """The Python twin of callback.lua's ``request()``."""
     n = counter * 64 + thread
     values = (
-        f"bench-{thread}-{counter}",
+        f"{slice_id}-{thread}-{counter}",
         f"ins-storm{n % pool:04d}",
         f"{90 + n % 10}.{n % 1000:03d}",
         str(60 * counter),
@@ -134,7 +149,13 @@ def run_wrk(
 
 
 def run_threaded(
-    url: str, *, seconds: float, connections: int, template: str | None, pool: int
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    template: str | None,
+    pool: int,
+    slice_id: str = "0",
 ) -> LoadResult:
     """``connections`` threads, each looping until the deadline (GET, or POST of ``template``)."""
     latencies: list[list[float]] = [[] for _ in range(connections)]
@@ -151,7 +172,7 @@ def run_threaded(
                 if template is None:
                     response = session.get(url, timeout=10)
                 else:
-                    body = fill(template, index, counter, pool)
+                    body = fill(template, slice_id, index, counter, pool)
                     response = session.post(
                         url, data=body, headers={"Content-Type": "application/json"}, timeout=10
                     )

@@ -1,10 +1,17 @@
-"""Query counts and plans of pages (run in a subprocess with the stack's Django settings).
+"""Query counts and plans, measured in-process (run in a subprocess with the stack's settings).
 
-``python -m benchmarks.probe USERNAME TOKEN PAGES_JSON`` requests each page twice through
-Django's test client against the benchmark's PostgreSQL (the second, warm request is the one
-reported, as a long-running gunicorn worker would serve it), counts its SQL queries, and asks
-PostgreSQL to EXPLAIN each SELECT. It prints one JSON line: per page, the query count, the
-sequential scans over AlarmHub tables, the statements that COUNT, and the costliest plan.
+Two modes, each printing one JSON line:
+
+``python -m benchmarks.probe pages USERNAME TOKEN PAGES_JSON``
+    Requests each page twice through Django's test client against the benchmark's PostgreSQL
+    (the second, warm request is reported, as a long-running gunicorn worker would serve it),
+    counts its SQL queries, and EXPLAINs each SELECT: per page, the query count, sequential
+    scans over AlarmHub tables, statements that COUNT, and the costliest plan.
+
+``python -m benchmarks.probe pipeline CALLBACK_PATH TEMPLATE_FILE``
+    Queries (and commits) of one callback POST, of processing a trigger (a new alarm) and of
+    processing a repeat (an existing alarm). Enqueueing is switched off in this process so the
+    running Celery worker does not race it for the two deliveries.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 import django
@@ -24,11 +33,7 @@ def _walk(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return nodes
 
 
-def main() -> None:
-    username, token, pages_json = sys.argv[1:4]
-    pages: list[list[str]] = json.loads(pages_json)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
-    django.setup()
+def pages(username: str, token: str, pages_json: str) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -40,7 +45,7 @@ def main() -> None:
     token_client = Client(HTTP_AUTHORIZATION=f"Token {token}")
 
     report: dict[str, Any] = {}
-    for label, path, auth in pages:
+    for key, path, auth in json.loads(pages_json):
         client = token_client if auth == "token" else session_client
         client.get(path)  # warm: per-process caches, as in a running server
         with CaptureQueriesContext(connection) as ctx:
@@ -63,14 +68,82 @@ def main() -> None:
                 relation = node.get("Relation Name", "")
                 if node.get("Node Type") == "Seq Scan" and relation.startswith("alarms_"):
                     seq_scans.add(relation)
-        report[label] = {
+        report[key] = {
             "status": response.status_code,
             "queries": len(ctx.captured_queries),
             "counts": counting,
             "seq_scans": sorted(seq_scans),
             "max_cost": round(max_cost, 1),
         }
-    print(json.dumps(report))
+    return report
+
+
+def pipeline(callback_path: str, template_file: str) -> dict[str, Any]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from alarms import ingest
+    from alarms.models import Delivery
+    from alarms.tasks import process_delivery
+
+    ingest.enqueue_delivery = lambda delivery_id: True  # type: ignore[assignment]
+    template = Path(template_file).read_text()
+    run = uuid.uuid4().hex[:8]
+
+    def post(instance: str, n: int) -> str:
+        """POST one callback for ``instance``; returns its sessionId."""
+        values = {
+            "@SESSION@": f"probe-{run}-{instance}-{n}",
+            "@INSTANCE@": f"ins-probe-{run}-{instance}",
+            "@VALUE@": f"{95 + n}.5",
+            "@DURATION@": str(60 * n),
+        }
+        text = template
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        Client().post(callback_path, text.encode(), content_type="application/json")
+        return values["@SESSION@"]
+
+    def delivery(session_id: str) -> int:
+        return Delivery.objects.filter(session_id=session_id).values_list("pk", flat=True)[0]
+
+    def measured(action: Any) -> dict[str, int]:
+        with CaptureQueriesContext(connection) as ctx:
+            action()
+        in_transaction, commits, statements = False, 0, 0
+        for query in ctx.captured_queries:
+            sql = query["sql"].lstrip().upper()
+            if sql.startswith("BEGIN"):
+                in_transaction = True
+            elif sql.startswith(("COMMIT", "ROLLBACK")):
+                in_transaction = False
+                commits += sql.startswith("COMMIT")
+            elif not sql.startswith(("SAVEPOINT", "RELEASE")):
+                statements += 1
+                # A write outside BEGIN ... COMMIT is its own (autocommit) transaction.
+                commits += not in_transaction and sql.startswith(("INSERT", "UPDATE", "DELETE"))
+        return {
+            "statements": statements,
+            "round_trips": len(ctx.captured_queries),
+            "commits": commits,
+        }
+
+    process_delivery(delivery(post("warm", 0)))  # warm both paths (imports, caches)
+    report: dict[str, Any] = {"callback": measured(lambda: post("a", 1))}
+    trigger = delivery(f"probe-{run}-a-1")
+    report["trigger"] = measured(lambda: process_delivery(trigger))
+    repeat = delivery(post("a", 2))
+    report["repeat"] = measured(lambda: process_delivery(repeat))
+    return report
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+    django.setup()
+    mode, *args = sys.argv[1:]
+    result = pages(*args) if mode == "pages" else pipeline(*args)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 ``python -m benchmarks.seed --start K --count M --base EPOCH --instances I --policies P`` adds
 alarms number K..K+M-1 of a deterministic history and prints one JSON line of what it did.
-Alarms spread over 90 days before ``--base`` across namespaces, regions, policies and instances
-(about ten alarms per instance, as recurring problems give); most are recovered and
-acknowledged, recent ones are often firing, and a small share of old ones stayed firing (their
-recovery never arrived). Each alarm gets its timeline: triggered, a few repeats, recovered,
-acknowledged. Rows go in with ``bulk_create`` (one multi-row INSERT per batch); the caller runs
-VACUUM ANALYZE afterwards, as autovacuum would have by then.
+
+The history: alarms spread over the 90 days before ``--base`` across weighted namespaces,
+regions, policies and a fleet of instances (about ten alarms per instance, as recurring problems
+give); most are recovered and acknowledged, recent ones are often firing, and a small share of
+old ones stayed firing (their recovery never arrived). Each alarm has its timeline: triggered,
+up to three repeats, recovered, acknowledged.
+
+Rows go in with PostgreSQL's COPY, column lists and defaults taken from the models, so a new
+model field with a default needs no change here (one without a default fails loudly). The
+caller runs VACUUM ANALYZE afterwards, as autovacuum would have by the time anyone looks.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +47,7 @@ REGIONS = [("ap-guangzhou", 35), ("ap-shanghai", 25), ("ap-beijing", 20), ("ap-h
 REGIONS += [("ap-singapore", 6), ("na-siliconvalley", 3), ("eu-frankfurt", 3)]
 LEVELS = ["", "Remind", "Warn", "Serious"]
 SEED_ENDPOINTS = ["bench-team-ops", "bench-team-data", "bench-team-web"]
+CHUNK = 20_000  # alarms generated and copied per round (bounds memory at any --count)
 
 
 def _weighted(items: list[tuple[Any, int]]) -> list[Any]:
@@ -69,12 +75,13 @@ P = _prime_at_least(WINDOW_SECONDS)
 A, B = 2_654_435, 97
 
 
-def instance_fields(i: int) -> dict[str, Any]:
+def instance_row(i: int, endpoint_ids: list[int]) -> dict[str, Any]:
     rng = random.Random(i)
     namespace = NS_BY_WEIGHT[rng.randrange(len(NS_BY_WEIGHT))]
     instance_id = f"ins-seed{i:07d}"
     name = f"{namespace.split('/')[-1]}-{i}"
     return {
+        "endpoint_id": endpoint_ids[i % len(endpoint_ids)],
         "namespace": namespace,
         "region": REGION_BY_WEIGHT[rng.randrange(len(REGION_BY_WEIGHT))],
         "instance_id": instance_id,
@@ -83,16 +90,89 @@ def instance_fields(i: int) -> dict[str, Any]:
     }
 
 
-def policy_fields(i: int) -> dict[str, Any]:
-    namespace = NAMESPACES[i % len(NAMESPACES)][0]
-    kind = namespace.split("/")[-1]
+def policy_namespace(i: int) -> str:
+    return NAMESPACES[i % len(NAMESPACES)][0]
+
+
+def policy_row(i: int, endpoint_ids: list[int]) -> dict[str, Any]:
+    kind = policy_namespace(i).split("/")[-1]
     return {
+        "endpoint_id": endpoint_ids[i % len(endpoint_ids)],
         "key": f"policy-seed{i:05d}",
         "policy_id": f"policy-seed{i:05d}",
         "name": f"{kind} alarms #{i}",
         "policy_type": f"{kind}_device",
         "type_ename": kind.upper(),
     }
+
+
+class Copier:
+    """COPY dict rows into a model's table; unset columns get the model field's default.
+
+    Ids come from the table's sequence, or with ``with_ids`` from the rows (see reserve_ids).
+    """
+
+    def __init__(self, model: Any, now: datetime, *, with_ids: bool = False) -> None:
+        from django.db.models import JSONField
+        from django.db.models.fields import NOT_PROVIDED
+        from psycopg.types.json import Jsonb
+
+        self.model = model
+        self.table = model._meta.db_table
+        # Columns the database fills itself: the id (unless reserved), db_default fields.
+        self.fields = [
+            f
+            for f in model._meta.concrete_fields
+            if (with_ids or not f.primary_key)
+            and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
+        ]
+        self.json = {f.attname for f in self.fields if isinstance(f, JSONField)}
+        self.jsonb = Jsonb
+        self.defaults: dict[str, Any] = {}
+        self.required: set[str] = set()
+        for f in self.fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                self.defaults[f.attname] = now
+            else:
+                # Django's own default: the field's default, "" for text, else None.
+                self.defaults[f.attname] = f.get_default()
+            if not f.null:
+                self.required.add(f.attname)
+
+    def reserve_ids(self, count: int) -> int:
+        """First of ``count`` consecutive primary keys taken from the table's sequence."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                "nextval(pg_get_serial_sequence(%s, 'id')) + %s - 1)",
+                [self.table, self.table, count],
+            )
+            last = int(cursor.fetchone()[0])
+        return last - count + 1
+
+    def copy(self, rows: Iterable[dict[str, Any]]) -> int:
+        from django.db import connection
+
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
+        written = 0
+        sql = f"COPY {self.table} ({columns}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(self._values(row))
+                written += 1
+        return written
+
+    def _values(self, row: dict[str, Any]) -> list[Any]:
+        values = []
+        for f in self.fields:
+            name = f.attname
+            value = row[name] if name in row else self.defaults[name]
+            if value is None and name in self.required:
+                raise SystemExit(f"seed: no value for {self.table}.{name} (NOT NULL, no default)")
+            values.append(self.jsonb(value) if name in self.json and value is not None else value)
+        return values
 
 
 def main() -> None:
@@ -102,7 +182,6 @@ def main() -> None:
     parser.add_argument("--base", type=float, required=True, help="epoch seconds of 'now'")
     parser.add_argument("--instances", type=int, required=True, help="fleet size after this load")
     parser.add_argument("--policies", type=int, required=True, help="policies after this load")
-    parser.add_argument("--batch", type=int, default=5000)
     args = parser.parse_args()
     if args.start + args.count > P:
         sys.exit(f"at most {P} seeded alarms fit the {WINDOW_SECONDS} s window")
@@ -110,85 +189,86 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import transaction
 
     from alarms.models import Alarm, AlarmEvent, CallbackEndpoint, Instance, Policy
     from alarms.services import create_callback_endpoint
 
     started = time.monotonic()
+    now = datetime.now(UTC)
     for name in SEED_ENDPOINTS:
         if not CallbackEndpoint.objects.filter(name=name).exists():
             create_callback_endpoint(name=name)
-    endpoints = list(CallbackEndpoint.objects.filter(name__in=SEED_ENDPOINTS).order_by("name"))
+    endpoint_ids = list(
+        CallbackEndpoint.objects.filter(name__in=SEED_ENDPOINTS)
+        .order_by("name")
+        .values_list("pk", flat=True)
+    )
     user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    user_id = user.pk if user else None
 
-    # Top up the fleet and the policies (ids are stable: the i-th object is always the same).
-    have = Instance.objects.filter(instance_id__startswith="ins-seed").count()
-    Instance.objects.bulk_create(
-        (
-            Instance(endpoint=endpoints[i % len(endpoints)], **instance_fields(i))
-            for i in range(have, args.instances)
-        ),
-        batch_size=args.batch,
+    with transaction.atomic():
+        # Top up the fleet and the policies (the i-th object is always the same one).
+        have = Instance.objects.filter(instance_id__startswith="ins-seed").count()
+        Copier(Instance, now).copy(
+            instance_row(i, endpoint_ids) for i in range(have, args.instances)
+        )
+        have = Policy.objects.filter(key__startswith="policy-seed").count()
+        Copier(Policy, now).copy(policy_row(i, endpoint_ids) for i in range(have, args.policies))
+
+    fleet = list(
+        Instance.objects.filter(instance_id__startswith="ins-seed")
+        .order_by("instance_id")
+        .values("pk", "endpoint_id", "namespace", "region", "instance_id", "dimensions")
     )
-    have = Policy.objects.filter(key__startswith="policy-seed").count()
-    Policy.objects.bulk_create(
-        (
-            Policy(endpoint=endpoints[i % len(endpoints)], **policy_fields(i))
-            for i in range(have, args.policies)
-        ),
-        batch_size=args.batch,
-    )
-    instances = list(
-        Instance.objects.filter(instance_id__startswith="ins-seed").order_by("instance_id")
-    )
-    policies: dict[str, list[Policy]] = {}
-    for policy in Policy.objects.filter(key__startswith="policy-seed").order_by("key"):
-        namespace = NAMESPACES[int(policy.key.removeprefix("policy-seed")) % len(NAMESPACES)][0]
-        policies.setdefault(namespace, []).append(policy)
+    policies: dict[str, list[int]] = {}
+    for pk, key in Policy.objects.filter(key__startswith="policy-seed").values_list("pk", "key"):
+        namespace = policy_namespace(int(key.removeprefix("policy-seed")))
+        policies.setdefault(namespace, []).append(pk)
 
     base = datetime.fromtimestamp(args.base, UTC).replace(microsecond=0)
+    alarm_copier, event_copier = Copier(Alarm, now, with_ids=True), Copier(AlarmEvent, now)
     rng = random.Random(args.start)
     alarms_made = events_made = 0
-    for chunk_start in range(args.start, args.start + args.count, args.batch):
-        chunk_end = min(chunk_start + args.batch, args.start + args.count)
-        alarms = [
-            _alarm(Alarm, k, rng, base, instances, policies, endpoints, user)
-            for k in range(chunk_start, chunk_end)
-        ]
-        Alarm.objects.bulk_create(alarms, batch_size=args.batch)
-        events = [event for alarm in alarms for event in _timeline(AlarmEvent, alarm, rng)]
-        AlarmEvent.objects.bulk_create(events, batch_size=args.batch)
-        alarms_made += len(alarms)
-        events_made += len(events)
+    end = args.start + args.count
+    for chunk_start in range(args.start, end, CHUNK):
+        count = min(CHUNK, end - chunk_start)
+        with transaction.atomic():
+            first_id = alarm_copier.reserve_ids(count)
+            alarms = [
+                alarm_row(k, first_id + i, rng, base, fleet, policies, user_id)
+                for i, k in enumerate(range(chunk_start, chunk_start + count))
+            ]
+            alarms_made += alarm_copier.copy(alarms)
+            events_made += event_copier.copy(timeline(alarms))
 
     print(
         json.dumps(
             {
                 "alarms": alarms_made,
                 "events": events_made,
-                "instances": len(instances),
+                "instances": len(fleet),
                 "seconds": round(time.monotonic() - started, 2),
             }
         )
     )
 
 
-def _alarm(
-    model: Any,
+def alarm_row(
     k: int,
+    pk: int,
     rng: random.Random,
     base: datetime,
-    instances: list[Any],
-    policies: dict[str, list[Any]],
-    endpoints: list[Any],
-    user: Any,
-) -> Any:
+    fleet: list[dict[str, Any]],
+    policies: dict[str, list[int]],
+    user_id: int | None,
+) -> dict[str, Any]:
     age = (A * k + B) % P
     first = base - timedelta(seconds=age)
-    instance = instances[rng.randrange(len(instances))]
-    metrics, event_names = NS_INFO[instance.namespace]
-    candidates = policies.get(instance.namespace) or [None]
-    policy = candidates[rng.randrange(len(candidates))]
+    instance = fleet[rng.randrange(len(fleet))]
+    namespace = instance["namespace"]
+    metrics, event_names = NS_INFO[namespace]
+    candidates = policies.get(namespace) or [None]
     is_event = bool(event_names) and rng.random() < 0.3
     subject = rng.choice(event_names if is_event else metrics)
     level = rng.choice(LEVELS)
@@ -199,50 +279,66 @@ def _alarm(
     recovered_at = None if firing else min(first + timedelta(seconds=duration), base)
     last_notified = recovered_at or first + timedelta(seconds=300 * repeats)
     acked = rng.random() < (0.3 if firing else 0.6)
-    identity = f"{instance.endpoint_id}:{instance.instance_id}:{subject}:{level}"
+    identity = f"{instance['endpoint_id']}:{instance['instance_id']}:{subject}:{level}"
     threshold = rng.choice([80, 85, 90, 95])
-    return model(
-        endpoint_id=instance.endpoint_id,
-        fingerprint=hashlib.sha256(identity.encode()).hexdigest(),
-        policy=policy,
-        instance=instance,
-        kind="event" if is_event else "metric",
-        status="firing" if firing else "recovered",
-        level=level,
-        namespace=instance.namespace,
-        region=instance.region,
-        dimensions=instance.dimensions,
-        metric_name="" if is_event else subject,
-        metric_display_name="" if is_event else subject.replace("_", " ").title(),
-        operator="" if is_event else ">",
-        threshold="" if is_event else str(threshold),
-        unit="" if is_event else "%",
-        period_seconds=None if is_event else 60,
-        current_value="" if is_event else f"{threshold + rng.random() * 10:.2f}",
-        event_name=subject if is_event else "",
-        event_display_name=subject.replace("_", " ").title() if is_event else "",
-        first_occurred_at=first,
-        recovered_at=recovered_at,
-        last_notified_at=last_notified,
-        duration_seconds=int((last_notified - first).total_seconds()),
-        notification_count=1 + repeats + (0 if firing else 1),
-        trigger_seen=True,
-        acknowledged_by=user if acked else None,
-        acknowledged_at=first + timedelta(seconds=rng.randint(30, 900)) if acked else None,
-        snapshot_rank=f"{0 if firing else 1}:{300 * repeats:016d}:seed-{k}",
-    )
+    display = subject.replace("_", " ").title()
+    return {
+        "id": pk,
+        "endpoint_id": instance["endpoint_id"],
+        "fingerprint": hashlib.sha256(identity.encode()).hexdigest(),
+        "policy_id": candidates[rng.randrange(len(candidates))],
+        "instance_id": instance["pk"],
+        "kind": "event" if is_event else "metric",
+        "status": "firing" if firing else "recovered",
+        "level": level,
+        "namespace": namespace,
+        "region": instance["region"],
+        "dimensions": instance["dimensions"],
+        "metric_name": "" if is_event else subject,
+        "metric_display_name": "" if is_event else display,
+        "operator": "" if is_event else ">",
+        "threshold": "" if is_event else str(threshold),
+        "unit": "" if is_event else "%",
+        "period_seconds": None if is_event else 60,
+        "current_value": "" if is_event else f"{threshold + rng.random() * 10:.2f}",
+        "event_name": subject if is_event else "",
+        "event_display_name": display if is_event else "",
+        "first_occurred_at": first,
+        "recovered_at": recovered_at,
+        "last_notified_at": last_notified,
+        "duration_seconds": int((last_notified - first).total_seconds()),
+        "notification_count": 1 + repeats + (0 if firing else 1),
+        "trigger_seen": True,
+        "acknowledged_by_id": user_id if acked else None,
+        "acknowledged_at": first + timedelta(seconds=rng.randint(30, 900)) if acked else None,
+        "snapshot_rank": f"{0 if firing else 1}:{300 * repeats:016d}:seed-{k}",
+        "created_at": first,
+        "updated_at": last_notified,
+    }
 
 
-def _timeline(model: Any, alarm: Any, rng: random.Random) -> list[Any]:
-    events = [model(alarm=alarm, type="triggered", details={"session_id": f"seed-{alarm.pk}"})]
-    for i in range(min(alarm.notification_count - 1, 3)):
-        details = {"value": alarm.current_value, "duration_seconds": 300 * (i + 1)}
-        events.append(model(alarm=alarm, type="repeated", details=details))
-    if alarm.status == "recovered":
-        events.append(model(alarm=alarm, type="recovered", details={}))
-    if alarm.acknowledged_at is not None:
-        events.append(model(alarm=alarm, type="acknowledged", actor=alarm.acknowledged_by))
-    return events
+def timeline(alarms: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for alarm in alarms:
+        pk, first = alarm["id"], alarm["first_occurred_at"]
+        yield {"alarm_id": pk, "type": "triggered", "occurred_at": first, "details": {}}
+        recovered = alarm["recovered_at"] is not None
+        repeats = alarm["notification_count"] - 1 - int(recovered)
+        for i in range(min(repeats, 3)):
+            yield {
+                "alarm_id": pk,
+                "type": "repeated",
+                "occurred_at": first + timedelta(seconds=300 * (i + 1)),
+                "details": {"value": alarm["current_value"], "duration_seconds": 300 * (i + 1)},
+            }
+        if recovered:
+            yield {"alarm_id": pk, "type": "recovered", "occurred_at": alarm["recovered_at"]}
+        if alarm["acknowledged_at"] is not None:
+            yield {
+                "alarm_id": pk,
+                "type": "acknowledged",
+                "occurred_at": alarm["acknowledged_at"],
+                "actor_id": alarm["acknowledged_by_id"],
+            }
 
 
 if __name__ == "__main__":

@@ -124,3 +124,48 @@ def test_bulk_actions_refuse_more_than_the_limit(
 
     assert messages_of(response) == ["At most 2 alarms can be changed at once; narrow the filters."]
     assert not Alarm.objects.filter(pk__in=[a.pk for a in alarms], acknowledged_at__isnull=False)
+
+
+def _failed_delivery(endpoint: CallbackEndpoint) -> Delivery:
+    # A JSON array is stored (store_delivery takes any bytes) and fails processing.
+    stored = ingest.store_delivery(
+        endpoint_id=endpoint.pk,
+        body=b'["not", "an", "alarm"]',
+        session_id="",
+        remote_addr="203.0.113.5",
+        content_type="application/json",
+        user_agent="test",
+    )
+    process_delivery(stored.delivery_id)
+    return Delivery.objects.get(pk=stored.delivery_id, status=DeliveryStatus.FAILED, attempts=1)
+
+
+def test_operator_can_reprocess_deliveries(
+    operator_client: Client,
+    admin_endpoint: CallbackEndpoint,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    failed = _failed_delivery(admin_endpoint)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _run_action(operator_client, DELIVERIES, "reprocess_selected", [failed.pk])
+
+    assert messages_of(response) == ["1 delivery queued for reprocessing."]
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 2)
+
+
+def test_viewer_cannot_reprocess_deliveries(
+    viewer_client: Client,
+    admin_endpoint: CallbackEndpoint,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    failed = _failed_delivery(admin_endpoint)
+    before = Delivery.objects.filter(pk=failed.pk).values().get()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = _run_action(viewer_client, DELIVERIES, "reprocess_selected", [failed.pk])
+
+    assert callbacks == []
+    assert messages_of(response) == []  # the viewer has no actions: the POST is ignored
+    assert Delivery.objects.filter(pk=failed.pk).values().get() == before

@@ -102,3 +102,15 @@ def test_model_and_choice_labels_are_translated() -> None:
     with translation.override("zh-hans"):
         assert str(Alarm._meta.verbose_name_plural) == "告警"
         assert str(AlarmStatus.RECOVERED.label) == "已恢复"
+
+
+def test_header_dashboard_link_and_endpoint_help_are_translated(
+    superuser_client: Client, admin_endpoint: CallbackEndpoint
+) -> None:
+    html = superuser_client.get(
+        f"/admin/alarms/callbackendpoint/{admin_endpoint.pk}/change/",
+        HTTP_ACCEPT_LANGUAGE="zh-Hans",
+    ).content.decode()
+
+    assert '<a href="/" id="alarmhub-dashboard-link">仪表盘</a>' in html
+    assert "所有服务器会在 30 秒内生效" in html

@@ -93,14 +93,45 @@ def test_operator_sees_acknowledge_controls_and_actions(
     assert 'id="alarmhub-note-form"' in page
 
 
-def test_operator_cannot_manage_endpoints_or_reprocess_deliveries(
+def test_operator_cannot_manage_endpoints_but_may_reprocess_deliveries(
     operator_client: Client, admin_endpoint: CallbackEndpoint
 ) -> None:
     make_delivery(admin_endpoint)
 
     assert operator_client.get(f"{ENDPOINTS}add/").status_code == 403
     assert "rotate_token" not in operator_client.get(ENDPOINTS).content.decode()
-    assert "reprocess_selected" not in operator_client.get(DELIVERIES).content.decode()
+    endpoint_page = operator_client.get(f"{ENDPOINTS}{admin_endpoint.pk}/change/").content.decode()
+    assert 'name="timezone"' not in endpoint_page
+    assert "reprocess_selected" in operator_client.get(DELIVERIES).content.decode()
+
+
+def test_viewer_is_not_offered_reprocessing(
+    viewer_client: Client, admin_endpoint: CallbackEndpoint
+) -> None:
+    make_delivery(admin_endpoint)
+
+    assert "reprocess_selected" not in viewer_client.get(DELIVERIES).content.decode()
+
+
+def test_header_links_to_the_dashboard_and_the_dashboard_back_to_the_admin(
+    operator_client: Client, admin_endpoint: CallbackEndpoint
+) -> None:
+    apply_alarm(admin_endpoint)
+
+    admin_page = operator_client.get(ALARMS).content.decode()
+    dashboard = operator_client.get("/")
+
+    assert '<a href="/" id="alarmhub-dashboard-link">Dashboard</a>' in admin_page
+    assert "View site" not in admin_page  # the dashboard link replaces it
+    assert dashboard.status_code == 200
+    assert '<a href="/admin/">AlarmHub</a>' in dashboard.content.decode()
+
+
+def test_header_has_no_dashboard_link_for_staff_without_a_role_or_on_the_login_page(
+    norole_client: Client, db: None
+) -> None:
+    assert 'id="alarmhub-dashboard-link"' not in norole_client.get("/admin/").content.decode()
+    assert 'id="alarmhub-dashboard-link"' not in Client().get("/admin/login/").content.decode()
 
 
 def test_staff_without_role_sees_nothing(
