@@ -90,25 +90,34 @@ def create_callback_endpoint(
 @transaction.atomic
 def rotate_endpoint_token(*, endpoint: CallbackEndpoint) -> NewEndpoint:
     """Give an endpoint a new token; the old URL stops working (after the lookup cache TTL)."""
-    from .selectors import forget_endpoint
 
     old_hash = endpoint.token_hash
     token = secrets.token_urlsafe(32)
     endpoint.token_hash = hash_token(token)
     endpoint.token_hint = token[:6]
     endpoint.save(update_fields=["token_hash", "token_hint"])
-    forget_endpoint(old_hash)
+    _forget_now_and_on_commit(old_hash)
     return NewEndpoint(endpoint=endpoint, token=token)
+
+
+def _forget_now_and_on_commit(token_hash: str) -> None:
+    """Drop the cached endpoint now and again after commit.
+
+    A callback served between the two could otherwise re-cache the old row for a whole TTL.
+    """
+    from .selectors import forget_endpoint
+
+    forget_endpoint(token_hash)
+    transaction.on_commit(lambda: forget_endpoint(token_hash))
 
 
 def set_endpoint_basic_auth(*, endpoint: CallbackEndpoint, username: str, password: str) -> None:
     """Require HTTP Basic credentials (Tencent supports ``user:pass@host`` URLs); empty clears."""
-    from .selectors import forget_endpoint
 
     endpoint.basic_auth_username = username
     endpoint.basic_auth_password_hash = make_password(password) if username else ""
     endpoint.save(update_fields=["basic_auth_username", "basic_auth_password_hash"])
-    forget_endpoint(endpoint.token_hash)
+    _forget_now_and_on_commit(endpoint.token_hash)
 
 
 # --- Permissions -----------------------------------------------------------------------------
@@ -461,7 +470,6 @@ def update_callback_endpoint(
 
     Other processes see the change within the endpoint cache TTL (30 s).
     """
-    from .selectors import forget_endpoint
 
     fields: list[str] = []
     if timezone is not None:
@@ -472,5 +480,5 @@ def update_callback_endpoint(
         fields.append("is_active")
     if fields:
         endpoint.save(update_fields=fields)
-        forget_endpoint(endpoint.token_hash)
+        _forget_now_and_on_commit(endpoint.token_hash)
     return endpoint
