@@ -39,6 +39,7 @@ from django.views.decorators.http import require_POST
 
 from . import ingest, processing, selectors, services
 from .choices import AlarmLevel, AlarmStatus, DeliveryStatus
+from .explain import explain_delivery
 from .models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Note, Policy
 
 admin.site.site_header = _("AlarmHub")
@@ -748,6 +749,16 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
+        (
+            _("Pairing"),
+            {
+                "fields": ("pairing_explanation",),
+                "description": _(
+                    "How this body reads now: the normalised notification, the fingerprint "
+                    "with the fields that made it, and the alarm it leads to."
+                ),
+            },
+        ),
     )
     readonly_fields = tuple(field for _name, opts in fieldsets for field in opts["fields"])
 
@@ -802,6 +813,18 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("raw body"))
     def body_display(self, obj: Delivery) -> SafeString:
         return pretty_body(obj.body)
+
+    @admin.display(description=_("explanation"))
+    def pairing_explanation(self, obj: Delivery) -> SafeString:
+        explanation = explain_delivery(obj)
+        link: Any = EMPTY_DISPLAY
+        if explanation.alarm is not None:
+            url = reverse("admin:alarms_alarm_change", args=[explanation.alarm.pk])
+            link = format_html('<a href="{}">#{}</a>', url, explanation.alarm.pk)
+        text = json.dumps(explanation.as_dict(), indent=2, ensure_ascii=False)
+        return format_html(
+            '<p>{} {}</p><pre class="alarmhub-json">{}</pre>', gettext("Alarm:"), link, text
+        )
 
     @admin.action(permissions=["reprocess"], description=_("Reprocess selected deliveries"))
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:

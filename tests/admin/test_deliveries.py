@@ -92,3 +92,31 @@ def test_deliveries_are_read_only_even_for_superusers(
     assert 'name="_save"' not in page.content.decode()
     assert superuser_client.post(delivery_url(delivery), {"error": "x"}).status_code == 403
     assert superuser_client.get(f"/admin/alarms/delivery/{delivery.pk}/delete/").status_code == 403
+
+
+def test_delivery_page_explains_the_pairing_escaped(
+    viewer_client: Client, admin_endpoint: CallbackEndpoint
+) -> None:
+    from alarms.models import Alarm, Delivery
+    from alarms.processing import claim, process_claimed
+    from tests.factories import encode, tencent_payload
+
+    body = encode(tencent_payload(instance_id="ins-<script>x</script>"))
+    stored = store_delivery(
+        endpoint_id=admin_endpoint.pk,
+        body=body,
+        session_id="S1",
+        remote_addr=None,
+        content_type="application/json",
+        user_agent="",
+    )
+    assert claim(stored.delivery_id)
+    process_claimed(stored.delivery_id)
+    alarm = Alarm.objects.get()
+
+    html = viewer_client.get(delivery_url(Delivery.objects.get())).content.decode()
+
+    assert alarm.fingerprint in html
+    assert f'href="/admin/alarms/alarm/{alarm.pk}/change/"' in html
+    assert "&quot;identity_fields&quot;" in html
+    assert "<script>x</script>" not in html
