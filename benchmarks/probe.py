@@ -5,8 +5,9 @@ Two modes, each printing one JSON line:
 ``python -m benchmarks.probe pages USERNAME TOKEN PAGES_JSON``
     Requests each page twice through Django's test client against the benchmark's PostgreSQL
     (the second, warm request is reported, as a long-running gunicorn worker would serve it),
-    counts its SQL queries, and EXPLAINs each SELECT: per page, the query count, sequential
-    scans over AlarmHub tables, statements that COUNT, and the costliest plan.
+    counts its SQL queries, and EXPLAINs each SELECT: per page, the query count, the AlarmHub
+    tables read by a sequential scan (with their sizes), the kind of each COUNT statement
+    (capped by a LIMIT, grouped, or full), and the costliest plan.
 
 ``python -m benchmarks.probe pipeline CALLBACK_PATH TEMPLATE_FILE``
     Queries (and commits) of one callback POST, of processing a trigger (a new alarm) and of
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -31,6 +33,28 @@ def _walk(plan: dict[str, Any]) -> list[dict[str, Any]]:
     for child in plan.get("Plans", []):
         nodes += _walk(child)
     return nodes
+
+
+def _count_kind(sql: str) -> str:
+    """What a COUNT statement costs: bounded by a LIMIT, one row per group, or the whole set."""
+    if re.search(r"LIMIT \d+\)", sql):
+        return "capped"
+    if "GROUP BY" in sql.upper():
+        return "grouped"
+    return "full"
+
+
+def _table_rows(tables: list[str]) -> dict[str, int]:
+    """The planner's row estimate of each table (pg_class.reltuples, fresh after ANALYZE)."""
+    from django.db import connection
+
+    if not tables:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples::bigint FROM pg_class WHERE relname = ANY(%s)", [tables]
+        )
+        return {name: int(rows) for name, rows in cursor.fetchall()}
 
 
 def pages(username: str, token: str, pages_json: str) -> dict[str, Any]:
@@ -52,11 +76,11 @@ def pages(username: str, token: str, pages_json: str) -> dict[str, Any]:
             response = client.get(path)
         seq_scans: set[str] = set()
         max_cost = 0.0
-        counting = 0
+        counts: list[str] = []
         for query in ctx.captured_queries:
             sql = query["sql"]
             if "COUNT(" in sql.upper():
-                counting += 1
+                counts.append(_count_kind(sql))
             if not sql.lstrip().upper().startswith("SELECT"):
                 continue
             with connection.cursor() as cursor:
@@ -71,8 +95,8 @@ def pages(username: str, token: str, pages_json: str) -> dict[str, Any]:
         report[key] = {
             "status": response.status_code,
             "queries": len(ctx.captured_queries),
-            "counts": counting,
-            "seq_scans": sorted(seq_scans),
+            "counts": counts,
+            "seq_scans": _table_rows(sorted(seq_scans)),
             "max_cost": round(max_cost, 1),
         }
     return report
@@ -106,7 +130,9 @@ def pipeline(callback_path: str, template_file: str) -> dict[str, Any]:
         return values["@SESSION@"]
 
     def delivery(session_id: str) -> int:
-        return Delivery.objects.filter(session_id=session_id).values_list("pk", flat=True)[0]
+        # The template prefixes every sessionId with the run's salt.
+        rows = Delivery.objects.filter(session_id__endswith=session_id)
+        return rows.values_list("pk", flat=True)[0]
 
     def measured(action: Any) -> dict[str, int]:
         with CaptureQueriesContext(connection) as ctx:
@@ -129,11 +155,11 @@ def pipeline(callback_path: str, template_file: str) -> dict[str, Any]:
             "commits": commits,
         }
 
-    process_delivery(delivery(post("warm", 0)))  # warm both paths (imports, caches)
+    process_delivery(delivery("-" + post("warm", 0)))  # warm both paths (imports, caches)
     report: dict[str, Any] = {"callback": measured(lambda: post("a", 1))}
-    trigger = delivery(f"probe-{run}-a-1")
+    trigger = delivery(f"-probe-{run}-a-1")
     report["trigger"] = measured(lambda: process_delivery(trigger))
-    repeat = delivery(post("a", 2))
+    repeat = delivery("-" + post("a", 2))
     report["repeat"] = measured(lambda: process_delivery(repeat))
     return report
 
