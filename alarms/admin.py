@@ -40,6 +40,7 @@ from django.views.decorators.http import require_POST
 from . import ingest, processing, selectors, services
 from .choices import AlarmLevel, AlarmStatus, DeliveryStatus
 from .explain import explain_delivery
+from .filters import SEARCH_FIELDS
 from .models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Note, Policy
 
 admin.site.site_header = _("AlarmHub")
@@ -350,14 +351,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("policy", "instance", "acknowledged_by", "endpoint")
     date_hierarchy = "first_occurred_at"
-    search_fields = (
-        "policy__name",
-        "policy__policy_id",
-        "instance__instance_id",
-        "instance__name",
-        "metric_name",
-        "event_name",
-    )
+    search_fields = SEARCH_FIELDS  # the same free-text search as the API's `q`
     search_help_text = _("Policy name or id, instance id or name, metric or event name.")
     ordering = ("-first_occurred_at", "-id")
     # Only orders an index serves: any other ORDER BY sorts the whole table for 50 rows.
