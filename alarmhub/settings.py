@@ -119,9 +119,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the web process and an in-process task share the file.
+    # WAL + a busy timeout let web processes and in-process tasks share the file; IMMEDIATE
+    # transactions take the write lock up front, so concurrent writers wait for it instead of
+    # failing at once with "database is locked" when a read transaction tries to write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -253,7 +259,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "alarm_write": env.str("ALARMHUB_WRITE_THROTTLE_RATE", default="120/minute"),
+        "alarm_write": env.str("ALARMHUB_WRITE_THROTTLE_RATE", default="600/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -6,9 +6,11 @@ import hashlib
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from .choices import DeliveryStatus
@@ -130,4 +132,24 @@ def enqueue_delivery(delivery_id: int) -> bool:
     except Exception:
         logger.exception("could not queue delivery %s; the sweep will re-queue it", delivery_id)
         return False
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _sweep_in_process_if_due()
     return True
+
+
+_last_embedded_sweep = 0.0
+
+
+def _sweep_in_process_if_due() -> None:
+    """Embedded mode has no beat: callbacks themselves run the stranded-delivery sweep."""
+    global _last_embedded_sweep
+    now = time.monotonic()
+    if now - _last_embedded_sweep < settings.ALARMHUB_SWEEP_INTERVAL_SECONDS:
+        return
+    _last_embedded_sweep = now
+    from .processing import requeue_stranded
+
+    try:
+        requeue_stranded()
+    except Exception:
+        logger.exception("in-process sweep failed; the next callback will try again")

@@ -11,9 +11,10 @@ from django.db.models import Count, QuerySet
 from .choices import AlarmStatus
 from .models import Alarm, CallbackEndpoint
 
-# Endpoint look-ups are cached per process so a warm callback costs one INSERT and no SELECT.
-# Deactivating an endpoint or rotating its token takes effect everywhere within this TTL.
-ENDPOINT_CACHE_SECONDS = 30
+# Endpoint look-ups are cached per process so a warm callback costs one INSERT and no SELECT
+# (one SELECT per process every few seconds under any load). Deactivating an endpoint or
+# rotating its token takes effect in every process within this TTL.
+ENDPOINT_CACHE_SECONDS = 5
 UNKNOWN_TOKEN_CACHE_SECONDS = 5
 
 

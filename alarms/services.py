@@ -160,17 +160,42 @@ def _lock_identity(fingerprint: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x41484231, key])
 
 
+def _fit(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Clip strings to their column's max_length: PostgreSQL rejects longer ones outright.
+
+    Tencent sends free text (names, units, values) of unbounded length; a 400-character
+    instance name must not cost the whole alarm. The full payload stays in the delivery.
+    """
+    fitted = dict(values)
+    for name, value in values.items():
+        limit = getattr(model._meta.get_field(name), "max_length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            fitted[name] = value[:limit]
+    return fitted
+
+
+def _fit_instance(obj: Any) -> None:
+    """``_fit`` applied in place to every char column of a model instance."""
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname)
+        if isinstance(value, str) and field.max_length and len(value) > field.max_length:
+            setattr(obj, field.attname, value[: field.max_length])
+
+
 def _upsert_policy(endpoint: CallbackEndpoint, n: Notification) -> Policy | None:
     if not (n.policy_id or n.policy_name):
         return None
-    key = n.policy_id or f"name:{n.policy_name}"
-    fields = {
-        "policy_id": n.policy_id,
-        "name": n.policy_name,
-        "policy_type": n.policy_type,
-        "type_cname": n.policy_type_cname,
-        "type_ename": n.policy_type_ename,
-    }
+    key = _fit(Policy, {"key": n.policy_id or f"name:{n.policy_name}"})["key"]
+    fields = _fit(
+        Policy,
+        {
+            "policy_id": n.policy_id,
+            "name": n.policy_name,
+            "policy_type": n.policy_type,
+            "type_cname": n.policy_type_cname,
+            "type_ename": n.policy_type_ename,
+        },
+    )
     policy, created = Policy.objects.get_or_create(endpoint=endpoint, key=key, defaults=fields)
     if not created:
         changed = {k: v for k, v in fields.items() if v and getattr(policy, k) != v}
@@ -182,19 +207,16 @@ def _upsert_policy(endpoint: CallbackEndpoint, n: Notification) -> Policy | None
 def _upsert_instance(endpoint: CallbackEndpoint, n: Notification) -> Instance | None:
     if not n.instance_id:
         return None
-    instance, created = Instance.objects.get_or_create(
-        endpoint=endpoint,
-        namespace=n.namespace,
-        region=n.region,
-        instance_id=n.instance_id,
-        defaults={"name": n.instance_name, "dimensions": n.dimensions},
+    identity = _fit(
+        Instance, {"namespace": n.namespace, "region": n.region, "instance_id": n.instance_id}
     )
-    if not created and (
-        (n.instance_name and instance.name != n.instance_name)
-        or instance.dimensions != n.dimensions
-    ):
+    name = _fit(Instance, {"name": n.instance_name})["name"]
+    instance, created = Instance.objects.get_or_create(
+        endpoint=endpoint, **identity, defaults={"name": name, "dimensions": n.dimensions}
+    )
+    if not created and ((name and instance.name != name) or instance.dimensions != n.dimensions):
         Instance.objects.filter(pk=instance.pk).update(
-            name=n.instance_name or instance.name, dimensions=n.dimensions
+            name=name or instance.name, dimensions=n.dimensions
         )
     return instance
 
@@ -320,6 +342,7 @@ def apply_notification(
             policy=policy,
             instance=instance,
         )
+        _fit_instance(alarm)
         try:
             with transaction.atomic():
                 alarm.save()
@@ -363,6 +386,7 @@ def apply_notification(
     alarm.policy = policy or alarm.policy
     alarm.instance = instance or alarm.instance
     alarm.notification_count = F("notification_count") + 1
+    _fit_instance(alarm)
     alarm.save()
     alarm.refresh_from_db(fields=["notification_count"])
 

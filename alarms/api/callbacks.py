@@ -75,7 +75,23 @@ def _basic_auth_ok(request: Request, endpoint: EndpointInfo) -> bool:
     return ok
 
 
+def _read_body(request: Request, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of the body; None when a chunked body cannot be read.
+
+    Django reads nothing without a Content-Length, so a chunked body would look empty and be
+    mistaken for Tencent's URL check: read it from the server's terminated input instead.
+    """
+    meta = request.META
+    chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked and not meta.get("CONTENT_LENGTH"):
+        if not meta.get("wsgi.input_terminated"):
+            return None
+        return meta["wsgi.input"].read(limit + 1)
+    return request._request.read(limit + 1)
+
+
 def _session_id(payload: dict[str, Any]) -> str:
+    """The sessionId to store and echo, as text ("" when absent or not a scalar)."""
     value = payload.get("sessionId", "")
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return storable_text(str(value))
@@ -130,7 +146,9 @@ class CallbackView(APIView):
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if declared.isdigit() and int(declared) > limit:
             return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
-        body = request._request.read(limit + 1)
+        body = _read_body(request, limit)
+        if body is None:
+            return _error(status.HTTP_411_LENGTH_REQUIRED, "send a Content-Length header")
         if len(body) > limit:
             return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
         if not body.strip():

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from .callbacks import CallbackView
@@ -24,7 +24,9 @@ router.register("endpoints", CallbackEndpointViewSet, basename="endpoint")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
-    path("callbacks/<str:token>/", CallbackView.as_view(), name="callback"),
+    # Tencent users paste URLs by hand: accept a missing trailing slash rather than redirect
+    # (a redirected POST is not retried as a POST).
+    re_path(r"^callbacks/(?P<token>[^/]+)/?$", CallbackView.as_view(), name="callback"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(), name="docs"),
     *router.urls,

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alarms import selectors
 from alarms.models import CallbackEndpoint
+from alarms.selectors import ENDPOINT_CACHE_SECONDS
 from alarms.services import hash_token
 from tests.admin.helpers import ENDPOINTS, messages_of
 from tests.factories import make_endpoint
@@ -241,7 +242,7 @@ def test_change_form_offers_time_zone_and_active_to_users_who_may_change(
     assert 'name="timezone"' in html
     assert 'name="is_active"' in html
     assert 'name="name"' not in html
-    assert "every server notices within 30 s" in html
+    assert f"every server notices within {ENDPOINT_CACHE_SECONDS} s" in html
 
 
 def test_endpoints_cannot_be_deleted(

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import translation
 
 from alarms.models import CallbackEndpoint
+from alarms.selectors import ENDPOINT_CACHE_SECONDS
 from tests.admin.helpers import ALARMS, alarm_url
 from tests.factories import apply_alarm
 
@@ -113,4 +114,4 @@ def test_header_dashboard_link_and_endpoint_help_are_translated(
     ).content.decode()
 
     assert '<a href="/" id="alarmhub-dashboard-link">仪表盘</a>' in html
-    assert "所有服务器会在 30 秒内生效" in html
+    assert f"所有服务器会在 {ENDPOINT_CACHE_SECONDS} 秒内生效" in html

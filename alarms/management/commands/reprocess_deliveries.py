@@ -15,9 +15,12 @@ from alarms.models import Delivery
 
 
 def _parse_since(value: str) -> datetime:
-    moment = parse_datetime(value)
+    try:
+        moment = parse_datetime(value)
+        day = parse_date(value) if moment is None else None
+    except ValueError as exc:  # well-formed but impossible, e.g. 2024-13-45
+        raise CommandError(f"--since {value!r} is not a valid date: {exc}") from exc
     if moment is None:
-        day = parse_date(value)
         if day is None:
             raise CommandError(f"--since {value!r} is not an ISO 8601 date or date-time")
         moment = datetime.combine(day, time.min)
