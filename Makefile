@@ -51,9 +51,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Throwaway PostgreSQL + Redis + gunicorn + Celery on 127.0.0.1; e.g. BENCH_ARGS="--quick".
+BENCH_ARGS ?=
 bench: venv
-	@if [ -d benchmarks ] || [ -f benchmarks.py ]; then \
-		$(BIN)/python -m benchmarks; \
-	else \
-		echo "bench: no benchmarks yet"; \
-	fi
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -287,6 +287,8 @@ def _mark_flapping(alarm: Alarm, delivery: Delivery | None) -> None:
         episodes = sum(1 for _, other, _ in times if at - window < other <= at)
         if episodes >= threshold:
             Alarm.objects.filter(pk=pk).update(flapping=True)
+            if pk == alarm.pk:
+                alarm.flapping = True
             target = alarm if pk == alarm.pk else Alarm(pk=pk)
             _record(
                 target,
@@ -295,7 +297,6 @@ def _mark_flapping(alarm: Alarm, delivery: Delivery | None) -> None:
                 episodes=episodes,
                 window_seconds=int(window.total_seconds()),
             )
-    alarm.refresh_from_db(fields=["flapping"])
 
 
 @transaction.atomic
@@ -385,10 +386,10 @@ def apply_notification(
             setattr(alarm, key, value)
     alarm.policy = policy or alarm.policy
     alarm.instance = instance or alarm.instance
-    alarm.notification_count = F("notification_count") + 1
+    # A plain increment is safe: the identity lock (and the row lock) are held.
+    alarm.notification_count += 1
     _fit_instance(alarm)
     alarm.save()
-    alarm.refresh_from_db(fields=["notification_count"])
 
     # Tencent's own time for this push (our occurred_at is when we applied it).
     details: dict[str, Any] = {

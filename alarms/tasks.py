@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError, OperationalError
+from celery.signals import task_postrun, task_prerun
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 
 from . import processing
 
 logger = logging.getLogger(__name__)
 
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_stale_db_connections(sender: Any = None, **kwargs: Any) -> None:
+    """Drop connections that broke or outlived CONN_MAX_AGE, as Django does per request.
+
+    Workers keep their connection across tasks (CELERY_DB_REUSE_MAX); this arms Django's
+    health check so the first query of a task after a database restart reconnects.
+    Eager tasks run inside the caller's transaction and are left alone.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    close_old_connections()
 
 
 @shared_task(

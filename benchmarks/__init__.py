@@ -1,0 +1,1 @@
+"""AlarmHub's benchmarks: ``python -m benchmarks`` (see benchmarks/README.md)."""

@@ -31,11 +31,12 @@ end
 
 function request()
   counter = counter + 1
-  local n = counter * 64 + tid
+  -- Each thread walks the whole pool from its own offset.
+  local instance = (counter + tid * 131) % pool
   local body = template
     :gsub("@SESSION@", string.format("%s-%d-%d", slice, tid, counter))
-    :gsub("@INSTANCE@", string.format("ins-storm%04d", n % pool))
-    :gsub("@VALUE@", string.format("%d.%03d", 90 + n % 10, n % 1000))
+    :gsub("@INSTANCE@", string.format("ins-storm%04d", instance))
+    :gsub("@VALUE@", string.format("%d.%03d", 90 + counter % 10, counter % 1000))
     :gsub("@DURATION@", tostring(60 * counter))
   return wrk.format(nil, nil, nil, body)
 end

@@ -73,11 +73,10 @@ def body_template(first_occur_local: str, salt: str) -> str:
 
 def fill(template: str, slice_id: str, thread: int, counter: int, pool: int) -> bytes:
     """The Python twin of callback.lua's ``request()``."""
-    n = counter * 64 + thread
     values = (
         f"{slice_id}-{thread}-{counter}",
-        f"ins-storm{n % pool:04d}",
-        f"{90 + n % 10}.{n % 1000:03d}",
+        f"ins-storm{(counter + thread * 131) % pool:04d}",
+        f"{90 + counter % 10}.{counter % 1000:03d}",
         str(60 * counter),
     )
     for placeholder, value in zip(PLACEHOLDERS, values, strict=True):
