@@ -205,6 +205,12 @@ def _require_binary(name: str, install_hint: str, candidates: Iterable[str] = ()
     return found
 
 
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _wait_port(port: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -680,7 +686,26 @@ class RedisServer(_ProcessService):
         except OSError:
             return False
 
+    def _server_pid(self) -> int | None:
+        """The process id of whatever Redis answers on our port."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"INFO server\r\n")
+                reply = b""
+                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+        except OSError:
+            return None
+        match = re.search(rb"process_id:(\d+)", reply)
+        return int(match.group(1)) if match else None
+
     def start(self) -> None:
+        # Another test run on this machine may hold the port: never adopt its server.
+        if self.ping():
+            raise self._fail(f"127.0.0.1:{self.port} is already served by another Redis")
         cmd = [
             self.binary,
             "--port", str(self.port),
@@ -693,7 +718,7 @@ class RedisServer(_ProcessService):
         ]  # fmt: skip
         self._spawn(cmd, None, self.data_dir)
         deadline = time.monotonic() + self.startup_timeout
-        while not self.ping():
+        while not (self.ping() and self.process and self._server_pid() == self.process.pid):
             if not self.running:
                 code = self.process.returncode if self.process else "?"
                 raise self._fail(f"exited with code {code}")
@@ -895,6 +920,9 @@ class WebServer(_ProcessService):
         return http_get(self.base_url + path, timeout)
 
     def start(self) -> None:
+        # Another test run on this machine may hold the port: never test against its server.
+        if _port_in_use(self.port):
+            raise self._fail(f"127.0.0.1:{self.port} is already in use")
         self._spawn(self.command, self.env, PROJECT_ROOT)
         deadline = time.monotonic() + self.startup_timeout
         last = "no answer"
