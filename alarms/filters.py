@@ -14,12 +14,13 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.safestring import SafeString, mark_safe
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import AlarmKind, AlarmStatus, DeliveryStatus
 from .models import Alarm, CallbackEndpoint, Delivery, Instance, Policy
+from .selectors import search_alarms
 
 # Bounds on free-text parameters: long enough for any Tencent id or name, short enough that a
 # request cannot build a huge IN (...) clause or a pathological LIKE pattern.
@@ -27,7 +28,8 @@ MAX_VALUE_LENGTH = 300
 MAX_VALUES = 100
 MAX_SEARCH_LENGTH = 200
 
-# Free-text search (`q`): case-insensitive substring of any of these (OR).
+# Free-text search (`q`): case-insensitive substring of any of these (OR); the query itself is
+# selectors.search_alarms, which the admin's search box uses too.
 SEARCH_FIELDS = (
     "policy__name",
     "policy__policy_id",
@@ -247,10 +249,7 @@ class AlarmFilterSet(django_filters.FilterSet):
         text = value.strip()
         if not text:
             return queryset
-        condition = Q()
-        for field in SEARCH_FIELDS:
-            condition |= Q(**{f"{field}__icontains": text})
-        return queryset.filter(condition)
+        return search_alarms(queryset, text)
 
 
 class DeliveryFilterSet(django_filters.FilterSet):
