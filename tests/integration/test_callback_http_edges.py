@@ -12,7 +12,7 @@ from tests.integration.conftest import (
     tencent_metric_body,
     wait_deliveries_settled,
 )
-from tests.integration.services import CeleryWorker, WebServer
+from tests.integration.services import CeleryWorker, PostgresServer, WebServer, psql
 
 
 def _body(session: str) -> bytes:
@@ -60,3 +60,15 @@ def test_callback_url_without_trailing_slash_is_stored_not_redirected(
     assert response.status_code == 200
     assert response.json()["retCode"] == 0
     wait_deliveries_settled(callback_env["DATABASE_URL"], endpoint, 1)
+
+
+def test_free_text_search_has_trigram_indexes_on_postgresql(postgres: PostgresServer) -> None:
+    rows = psql(postgres.url, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm'")
+    assert {name for (name,) in rows} == {
+        "alarms_alarm_metric_name_trgm",
+        "alarms_alarm_event_name_trgm",
+        "alarms_policy_name_trgm",
+        "alarms_policy_policy_id_trgm",
+        "alarms_instance_instance_id_trgm",
+        "alarms_instance_name_trgm",
+    }
