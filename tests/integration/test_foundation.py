@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 
 import psycopg
 
@@ -19,16 +20,22 @@ from tests.integration.services import (
 
 
 def test_task_queued_from_django_runs_in_worker_against_postgres(
-    production_env: dict[str, str], postgres: PostgresServer, celery_worker: CeleryWorker
+    production_env: dict[str, str],
+    postgres: PostgresServer,
+    celery_worker_factory: Callable[..., CeleryWorker],
 ) -> None:
     marker = f"m-{uuid.uuid4().hex[:12]}"
+    # A queue of its own: session-wide workers of other tests share this Redis.
+    queue = f"foundation-{marker}"
+    celery_worker = celery_worker_factory(name="foundation", extra_args=["-Q", queue])
 
     # A separate Django process publishes to Redis (no broker would mean an eager, local run).
     manage(
         production_env,
         "shell",
         "-c",
-        f"from alarms.tasks import ping_database; ping_database.delay({marker!r})",
+        "from alarms.tasks import ping_database; "
+        f"ping_database.apply_async(args=[{marker!r}], queue={queue!r})",
     )
 
     rows = wait_until(
