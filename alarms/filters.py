@@ -110,6 +110,19 @@ class MultiValueCharField(forms.MultipleChoiceField):
             self._null_check(item)
 
 
+class ChoicesIgnoringEmptyField(forms.MultipleChoiceField):
+    """A repeatable choice; an empty value (a form's "any" option) means no filter."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return [v for v in super().to_python(value) if v != ""]
+
+
+class ChoiceFilter(django_filters.MultipleChoiceFilter):
+    """Repeatable choice filter (OR) that ignores empty values like every other filter here."""
+
+    field_class = ChoicesIgnoringEmptyField
+
+
 class MultiValueCharFilter(django_filters.MultipleChoiceFilter):
     """Exact match against any of the given values: ``field IN (values)``.
 
@@ -202,7 +215,7 @@ class AlarmFilterSet(django_filters.FilterSet):
         help_text="Namespace, e.g. qce/cvm. Repeat for any of several."
     )
     region = MultiValueCharFilter(help_text="Region, e.g. ap-guangzhou. Repeatable.")
-    status = django_filters.MultipleChoiceFilter(
+    status = ChoiceFilter(
         choices=AlarmStatus.choices, distinct=False, help_text="firing or recovered. Repeatable."
     )
     policy_id = MultiValueCharFilter(
@@ -215,9 +228,7 @@ class AlarmFilterSet(django_filters.FilterSet):
         method="filter_acknowledged",
         help_text="true: acknowledged alarms only; false: unacknowledged only.",
     )
-    kind = django_filters.MultipleChoiceFilter(
-        choices=AlarmKind.choices, distinct=False, help_text="metric or event."
-    )
+    kind = ChoiceFilter(choices=AlarmKind.choices, distinct=False, help_text="metric or event.")
     level = MultiValueCharFilter(
         help_text="Tencent alarm level as sent (Remind, Warn, Serious). Repeatable."
     )
@@ -255,7 +266,7 @@ class AlarmFilterSet(django_filters.FilterSet):
 class DeliveryFilterSet(django_filters.FilterSet):
     """Delivery list filters (API and admin)."""
 
-    status = django_filters.MultipleChoiceFilter(
+    status = ChoiceFilter(
         choices=DeliveryStatus.choices, distinct=False, help_text="Delivery status. Repeatable."
     )
     endpoint = IdFilter(field_name="endpoint_id", help_text="Callback endpoint id.")

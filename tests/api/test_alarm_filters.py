@@ -161,6 +161,9 @@ FILTER_TABLE: list[tuple[dict[str, Any], str]] = [
     ({"namespace": ["qce/cvm", "qce/cdb"], "status": "firing", "q": "cpu"}, "AC"),
     # unknown parameters are ignored
     ({"colour": "red"}, "ABCDE"),
+    # empty values (an HTML form's "any") mean no filter, for choices too
+    ({"status": "", "kind": "", "acknowledged": "", "namespace": ""}, "ABCDE"),
+    ({"status": ["", "firing"]}, "ACD"),
 ]
 
 

@@ -126,3 +126,13 @@ def test_payload_text_is_escaped(endpoint: NewEndpoint) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>x</b>" not in page
+
+
+def test_submitting_the_filter_form_with_any_everywhere_lists_everything(
+    endpoint: NewEndpoint,
+) -> None:
+    alarm_for(endpoint)
+    query = "namespace=&region=&policy_id=&status=&kind=&acknowledged=&q="
+    response = logged_in(user_in(VIEWER, "viewer")).get(f"/?{query}")
+    assert "errorlist" not in response.content.decode()
+    assert len(response.context["alarms"]) == 1
