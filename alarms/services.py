@@ -493,7 +493,7 @@ def update_callback_endpoint(
 ) -> CallbackEndpoint:
     """Change an endpoint's time zone or (de)activate it; the lookup cache forgets it now.
 
-    Other processes see the change within the endpoint cache TTL (30 s).
+    Other processes see the change within the endpoint cache TTL (ENDPOINT_CACHE_SECONDS).
     """
 
     fields: list[str] = []
