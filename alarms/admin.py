@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -660,36 +661,49 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["acknowledge"], description=_("Acknowledge selected alarms"))
     def acknowledge_selected(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> None:
-        ids = self._selected_ids(request, queryset)
-        if ids is None:
-            return
-        changed = services.bulk_acknowledge(alarm_ids=ids, actor=request.user)
-        message = ngettext(
-            "%(count)d alarm acknowledged.", "%(count)d alarms acknowledged.", changed
-        ) % {"count": changed}
-        unchanged = len(ids) - changed
-        if unchanged:
-            message += " " + ngettext(
-                "%(count)d was already acknowledged.",
-                "%(count)d were already acknowledged.",
-                unchanged,
-            ) % {"count": unchanged}
-        self.message_user(request, message, messages.SUCCESS if changed else messages.INFO)
+        self._bulk_change(
+            request,
+            queryset,
+            services.bulk_acknowledge,
+            lambda n: ngettext(
+                "%(count)d alarm acknowledged.", "%(count)d alarms acknowledged.", n
+            ),
+            lambda n: ngettext(
+                "%(count)d was already acknowledged.", "%(count)d were already acknowledged.", n
+            ),
+        )
 
     @admin.action(permissions=["acknowledge"], description=_("Unacknowledge selected alarms"))
     def unacknowledge_selected(self, request: HttpRequest, queryset: QuerySet[Alarm]) -> None:
+        self._bulk_change(
+            request,
+            queryset,
+            services.bulk_unacknowledge,
+            lambda n: ngettext(
+                "%(count)d alarm unacknowledged.", "%(count)d alarms unacknowledged.", n
+            ),
+            lambda n: ngettext(
+                "%(count)d was not acknowledged.", "%(count)d were not acknowledged.", n
+            ),
+        )
+
+    def _bulk_change(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Alarm],
+        service: Callable[..., int],
+        changed_text: Callable[[int], str],
+        unchanged_text: Callable[[int], str],
+    ) -> None:
+        """Run a bulk service on the selection and report how many changed and how many not."""
         ids = self._selected_ids(request, queryset)
         if ids is None:
             return
-        changed = services.bulk_unacknowledge(alarm_ids=ids, actor=request.user)
-        message = ngettext(
-            "%(count)d alarm unacknowledged.", "%(count)d alarms unacknowledged.", changed
-        ) % {"count": changed}
+        changed = service(alarm_ids=ids, actor=request.user)
+        message = changed_text(changed) % {"count": changed}
         unchanged = len(ids) - changed
         if unchanged:
-            message += " " + ngettext(
-                "%(count)d was not acknowledged.", "%(count)d were not acknowledged.", unchanged
-            ) % {"count": unchanged}
+            message += " " + unchanged_text(unchanged) % {"count": unchanged}
         self.message_user(request, message, messages.SUCCESS if changed else messages.INFO)
 
 

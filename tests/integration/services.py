@@ -384,6 +384,22 @@ class _ProcessService(_Service):
         except TimeoutError as exc:
             raise self._fail(f"log never matched /{pattern}/ within {timeout:.0f}s") from exc
 
+    def _await_startup_line(
+        self, pattern: str, timeout: float | None, done: str, not_done: str
+    ) -> None:
+        """Block until the log shows ``pattern``; fail fast if the process exits first."""
+        timeout = self.startup_timeout if timeout is None else timeout
+        line = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while not line.search(self.log_text(since_start=True)):
+            if not self.running:
+                code = self.process.returncode if self.process else "?"
+                raise self._fail(f"exited with code {code} before it {done}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise self._fail(f"{not_done} within {timeout:.0f}s")
+            time.sleep(0.1)
+
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
@@ -786,17 +802,8 @@ class CeleryWorker(_ProcessService):
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until the worker logs ``NAME@host ready.``, i.e. it consumes from the broker."""
-        timeout = self.startup_timeout if timeout is None else timeout
-        ready = re.compile(rf"{re.escape(self.name)}@\S+ ready\.")
-        deadline = time.monotonic() + timeout
-        while not ready.search(self.log_text(since_start=True)):
-            if not self.running:
-                code = self.process.returncode if self.process else "?"
-                raise self._fail(f"exited with code {code} before it was ready")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise self._fail(f"was not ready within {timeout:.0f}s")
-            time.sleep(0.1)
+        pattern = rf"{re.escape(self.name)}@\S+ ready\."
+        self._await_startup_line(pattern, timeout, "was ready", "was not ready")
 
     def inspect_ping(self, timeout: float = 10.0) -> bool:
         """Ask the worker through the broker (``celery inspect ping``) whether it answers."""
@@ -855,16 +862,8 @@ class CeleryBeat(_ProcessService):
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Block until beat logs that it started (it sends its first due tasks soon after)."""
-        timeout = self.startup_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        while "beat: Starting..." not in self.log_text(since_start=True):
-            if not self.running:
-                code = self.process.returncode if self.process else "?"
-                raise self._fail(f"exited with code {code} before it started")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise self._fail(f"did not start within {timeout:.0f}s")
-            time.sleep(0.1)
+        pattern = re.escape("beat: Starting...")
+        self._await_startup_line(pattern, timeout, "started", "did not start")
 
     def stop(self, timeout: float = 15.0) -> None:
         self._terminate(timeout)
