@@ -239,8 +239,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Celery's Django fix-up closes the database connection around every task by default: a new
-# PostgreSQL connection per delivery. Reuse it instead; alarms/signals.py checks it before each
-# task (CONN_HEALTH_CHECKS, CONN_MAX_AGE) so a database restart is still survived.
+# PostgreSQL connection per delivery. Reuse it instead; a signal handler in alarms/tasks.py checks
+# it around each task (CONN_HEALTH_CHECKS, CONN_MAX_AGE) so a database restart is survived.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE = {
     "requeue-stranded-deliveries": {
@@ -255,6 +255,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "alarms.api.exceptions.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from alarms import health
-from alarms.views import LoginView
+from alarms.console.views import LoginView
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -14,5 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("alarms.urls")),
+    path("", include("alarms.console.urls")),
 ]

@@ -25,7 +25,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -38,11 +38,32 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from . import ingest, processing, selectors, services
 from .choices import AlarmLevel, AlarmStatus, DeliveryStatus
-from .explain import explain_delivery
-from .filters import SEARCH_FIELDS
+from .filters.filtersets import SEARCH_FIELDS
 from .models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Note, Policy
+from .permissions import ACKNOWLEDGE_ALARM, ANNOTATE_ALARM, REPROCESS_DELIVERY, VIEW_DELIVERY
+from .pipeline.explain import explain_delivery
+from .selectors.alarms import alarm_list_queryset, search_alarms
+from .selectors.deliveries import with_alarm_ids
+from .selectors.endpoints import ENDPOINT_CACHE_SECONDS
+from .services.endpoints import (
+    CALLBACK_PATH,
+    NewEndpoint,
+    create_callback_endpoint,
+    rotate_endpoint_token,
+    set_endpoint_basic_auth,
+    update_callback_endpoint,
+    validate_timezone,
+)
+from .services.operator import (
+    MAX_NOTE_LENGTH,
+    acknowledge_alarm,
+    add_note,
+    bulk_acknowledge,
+    bulk_unacknowledge,
+    unacknowledge_alarm,
+)
+from .tasks import requeue_for_reprocessing
 
 admin.site.site_header = _("AlarmHub")
 admin.site.site_title = _("AlarmHub")
@@ -309,7 +330,7 @@ def alarm_subject(alarm: Alarm) -> str:
 class NoteForm(forms.Form):
     text = forms.CharField(
         label=_("Note"),
-        max_length=services.MAX_NOTE_LENGTH,
+        max_length=MAX_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
     )
 
@@ -434,7 +455,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return selectors.search_alarms(queryset, term[:200]), False
+        return search_alarms(queryset, term[:200]), False
 
     # Operators never edit alarm fields: acknowledging and annotating have their own URLs.
 
@@ -448,13 +469,13 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         return False
 
     def has_acknowledge_permission(self, request: HttpRequest, obj: Alarm | None = None) -> bool:
-        return request.user.has_perm("alarms.acknowledge_alarm")
+        return request.user.has_perm(ACKNOWLEDGE_ALARM)
 
     def has_annotate_permission(self, request: HttpRequest, obj: Alarm | None = None) -> bool:
-        return request.user.has_perm("alarms.annotate_alarm")
+        return request.user.has_perm(ANNOTATE_ALARM)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alarm]:
-        return selectors.alarm_list_queryset()
+        return alarm_list_queryset()
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return AlarmChangeList
@@ -501,7 +522,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("deliveries"))
     def deliveries_link(self, obj: Alarm) -> Any:
         user = viewing_user(obj)
-        if user is None or not user.has_perm("alarms.view_delivery"):
+        if user is None or not user.has_perm(VIEW_DELIVERY):
             return EMPTY_DISPLAY
         url = changelist_url(Delivery, alarm__id__exact=obj.pk)
         return format_html('<a href="{}">{}</a>', url, gettext("Deliveries of this alarm"))
@@ -558,7 +579,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
             "notes": list(reversed(notes[:TIMELINE_LIMIT])),
             "notes_truncated": len(notes) > TIMELINE_LIMIT,
             "notes_url": changelist_url(Note, alarm__id__exact=alarm.pk),
-            "can_view_deliveries": request.user.has_perm("alarms.view_delivery"),
+            "can_view_deliveries": request.user.has_perm(VIEW_DELIVERY),
             "can_acknowledge": self.has_acknowledge_permission(request, alarm),
             "can_annotate": self.has_annotate_permission(request, alarm),
             "note_form": NoteForm(),
@@ -608,7 +629,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
             request, object_id, self.has_acknowledge_permission(request)
         )
         was_acknowledged = alarm.acknowledged_at is not None
-        services.acknowledge_alarm(alarm=alarm, actor=request.user)
+        acknowledge_alarm(alarm=alarm, actor=request.user)
         if was_acknowledged:
             self.message_user(
                 request, gettext("The alarm was already acknowledged."), messages.INFO
@@ -622,7 +643,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
             request, object_id, self.has_acknowledge_permission(request)
         )
         was_acknowledged = alarm.acknowledged_at is not None
-        services.unacknowledge_alarm(alarm=alarm, actor=request.user)
+        unacknowledge_alarm(alarm=alarm, actor=request.user)
         if was_acknowledged:
             self.message_user(request, gettext("Acknowledgement withdrawn."), messages.SUCCESS)
         else:
@@ -637,7 +658,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
                 self.message_user(request, error, messages.ERROR)
             return self._back_to(alarm)
         try:
-            services.add_note(alarm=alarm, author=request.user, text=form.cleaned_data["text"])
+            add_note(alarm=alarm, author=request.user, text=form.cleaned_data["text"])
         except ValidationError as exc:
             for error in exc.messages:
                 self.message_user(request, error, messages.ERROR)
@@ -664,7 +685,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         self._bulk_change(
             request,
             queryset,
-            services.bulk_acknowledge,
+            bulk_acknowledge,
             lambda n: ngettext(
                 "%(count)d alarm acknowledged.", "%(count)d alarms acknowledged.", n
             ),
@@ -678,7 +699,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
         self._bulk_change(
             request,
             queryset,
-            services.bulk_unacknowledge,
+            bulk_unacknowledge,
             lambda n: ngettext(
                 "%(count)d alarm unacknowledged.", "%(count)d alarms unacknowledged.", n
             ),
@@ -713,7 +734,7 @@ class AlarmAdmin(ScalableAdminMixin, admin.ModelAdmin):
 class DeliveryChangeList(ChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
         # Raw bodies are up to ALARMHUB_MAX_BODY_BYTES each; the list never shows them.
-        return super().get_queryset(request, exclude_parameters).defer("body")
+        return with_alarm_ids(super().get_queryset(request, exclude_parameters).defer("body"))
 
 
 @admin.register(Delivery)
@@ -734,7 +755,7 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_help_text = _("Exact sessionId, delivery id or body SHA-256.")
     ordering = ("-received_at", "-id")
     sortable_by = ("id", "received_at")
-    raw_id_fields = ("endpoint", "alarm", "duplicate_of")
+    raw_id_fields = ("endpoint", "duplicate_of")
     actions = ("reprocess_selected",)
     fieldsets = (
         (
@@ -802,7 +823,7 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
         # Its own permission (Operators have it): deliveries stay read-only for everyone.
-        return request.user.has_perm("alarms.reprocess_delivery")
+        return request.user.has_perm(REPROCESS_DELIVERY)
 
     @admin.display(description=_("status"))
     def status_display(self, obj: Delivery) -> SafeString:
@@ -815,10 +836,14 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("alarm"))
     def alarm_link(self, obj: Delivery) -> Any:
-        if obj.alarm_id is None:
+        alarm_ids = obj.alarm_ids
+        if not alarm_ids:
             return EMPTY_DISPLAY
-        url = reverse("admin:alarms_alarm_change", args=[obj.alarm_id])
-        return format_html('<a href="{}">#{}</a>', url, obj.alarm_id)
+        return format_html_join(
+            ", ",
+            '<a href="{}">#{}</a>',
+            ((reverse("admin:alarms_alarm_change", args=[pk]), pk) for pk in alarm_ids),
+        )
 
     @admin.display(description=_("duplicate of"))
     def duplicate_of_link(self, obj: Delivery) -> Any:
@@ -846,15 +871,7 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(permissions=["reprocess"], description=_("Reprocess selected deliveries"))
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         selected = queryset.count()
-        reset = processing.reset_for_reprocessing(queryset)
-        ids = list(queryset.filter(status=DeliveryStatus.PENDING).values_list("pk", flat=True))
-
-        def enqueue() -> None:
-            for pk in ids:
-                ingest.enqueue_delivery(pk)
-
-        # Queue only once the reset is committed, or a worker could still see the old status.
-        transaction.on_commit(enqueue)
+        reset = requeue_for_reprocessing(queryset)
         message = ngettext(
             "%(count)d delivery queued for reprocessing.",
             "%(count)d deliveries queued for reprocessing.",
@@ -874,7 +891,7 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 def known_timezone(name: str) -> str:
     """The service's time zone check, with a message for the form field."""
     try:
-        return services.validate_timezone(name)
+        return validate_timezone(name)
     except ValidationError as exc:
         raise ValidationError(
             gettext("Unknown time zone (use an IANA name such as Asia/Shanghai).")
@@ -932,7 +949,7 @@ class EndpointChangeForm(forms.ModelForm):
                     "An inactive endpoint answers callbacks with 404; every server notices "
                     "within {seconds} s."
                 ),
-                seconds=selectors.ENDPOINT_CACHE_SECONDS,
+                seconds=ENDPOINT_CACHE_SECONDS,
             ),
         }
 
@@ -1003,7 +1020,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     ) -> None:
         data = form.cleaned_data
         if not change:
-            new = services.create_callback_endpoint(
+            new = create_callback_endpoint(
                 name=data["name"],
                 timezone=data["timezone"],
                 basic_auth_username=data.get("basic_auth_username", ""),
@@ -1020,13 +1037,13 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             name: data[name] for name in ("timezone", "is_active") if name in form.changed_data
         }
         if changes:
-            services.update_callback_endpoint(endpoint=obj, **changes)
+            update_callback_endpoint(endpoint=obj, **changes)
         username = data.get("basic_auth_username", "")
         password = data.get("basic_auth_password", "")
         if "basic_auth_username" in form.changed_data or password:
-            services.set_endpoint_basic_auth(endpoint=obj, username=username, password=password)
+            set_endpoint_basic_auth(endpoint=obj, username=username, password=password)
 
-    def _show_url_once(self, request: HttpRequest, new: services.NewEndpoint) -> None:
+    def _show_url_once(self, request: HttpRequest, new: NewEndpoint) -> None:
         url = request.build_absolute_uri(new.path)
         self.message_user(
             request,
@@ -1041,7 +1058,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("callback URL"))
     def callback_path_hint(self, obj: CallbackEndpoint) -> str:
-        return services.CALLBACK_PATH.format(token=f"{obj.token_hint}…")
+        return CALLBACK_PATH.format(token=f"{obj.token_hint}…")
 
     @admin.display(description=_("Basic auth"), boolean=True)
     def uses_basic_auth(self, obj: CallbackEndpoint) -> bool:
@@ -1055,7 +1072,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     @admin.action(permissions=["change"], description=_("Rotate token (the old URL stops working)"))
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[CallbackEndpoint]) -> None:
         for endpoint in queryset:
-            self._show_url_once(request, services.rotate_endpoint_token(endpoint=endpoint))
+            self._show_url_once(request, rotate_endpoint_token(endpoint=endpoint))
             self.log_change(request, endpoint, gettext("Rotated the callback token."))
 
 

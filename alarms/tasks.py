@@ -1,19 +1,27 @@
-"""Celery tasks: thin wrappers that take primary keys and call the domain layer."""
+"""Celery tasks, the only Celery module: thin wrappers that take ids and call the pipeline.
+
+Publishing lives here too (``enqueue_delivery``), so the pipeline never imports Celery and the
+import graph has no loop: views and commands → tasks → pipeline → services → models.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import shared_task
 from celery.signals import task_postrun, task_prerun
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import QuerySet
 
-from . import processing
+from .choices import DeliveryStatus
+from .models import Delivery
+from .pipeline import retention, sweep
+from .pipeline.process import TRANSIENT_DB_ERRORS, reset_for_reprocessing, run_delivery
 
 logger = logging.getLogger(__name__)
-
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
 @task_prerun.connect
@@ -31,7 +39,6 @@ def _recycle_stale_db_connections(sender: Any = None, **kwargs: Any) -> None:
 
 
 @shared_task(
-    bind=True,
     name="alarms.tasks.process_delivery",
     autoretry_for=TRANSIENT_DB_ERRORS,
     retry_backoff=2,
@@ -39,57 +46,58 @@ def _recycle_stale_db_connections(sender: Any = None, **kwargs: Any) -> None:
     retry_jitter=True,
     max_retries=8,
 )
-def process_delivery(self, delivery_id: int) -> str:
-    """Claim, parse and apply one delivery. Safe to run twice: the claim makes reruns no-ops."""
-    if not processing.claim(delivery_id):
-        return "skipped"
-    try:
-        return processing.process_claimed(delivery_id)
-    except TRANSIENT_DB_ERRORS:
-        _release_quietly(delivery_id)
-        raise  # autoretry with backoff
-    except DatabaseError as exc:
-        logger.exception("delivery %s failed with a database error", delivery_id)
-        _fail_quietly(delivery_id, f"database error: {exc}")
-        return "failed"
-    except Exception as exc:
-        # Never let a payload crash the worker: record it and move on.
-        logger.exception("delivery %s failed unexpectedly", delivery_id)
-        _fail_quietly(delivery_id, f"internal error: {type(exc).__name__}: {exc}")
-        return "failed"
-
-
-def _release_quietly(delivery_id: int) -> None:
-    try:
-        processing.release(delivery_id)
-    except DatabaseError:
-        logger.warning("could not release delivery %s; the sweep will", delivery_id)
-
-
-def _fail_quietly(delivery_id: int, error: str) -> None:
-    from .choices import DeliveryStatus
-
-    try:
-        processing.finish(delivery_id, DeliveryStatus.FAILED, error=error)
-    except DatabaseError:
-        logger.warning("could not mark delivery %s failed; the sweep will retry it", delivery_id)
+def process_delivery(delivery_id: int) -> str:
+    """Run one delivery; transient database errors are retried with backoff."""
+    return run_delivery(delivery_id)
 
 
 @shared_task(name="alarms.tasks.requeue_stranded_deliveries")
 def requeue_stranded_deliveries() -> int:
-    return processing.requeue_stranded().requeued
+    return sweep.requeue_stranded(enqueue=enqueue_delivery).requeued
 
 
 @shared_task(name="alarms.tasks.prune_old_deliveries")
 def prune_old_deliveries() -> int:
-    return processing.prune_old_bodies()
+    return retention.prune_old_bodies()
 
 
-@shared_task(name="alarms.tasks.ping_database")
-def ping_database(marker: str) -> None:
-    """Foundation smoke task: writes a marker row so tests can see a worker ran it."""
-    from django.db import connection
+def enqueue_delivery(delivery_id: int) -> bool:
+    """Publish the processing task; a broker failure is logged, never raised.
 
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS alarmhub_ping (marker text)")
-        cursor.execute("INSERT INTO alarmhub_ping (marker) VALUES (%s)", [marker])
+    The delivery is already on disk, so the stranded-delivery sweep will queue it again.
+    """
+    try:
+        process_delivery.delay(delivery_id)
+    except Exception:
+        logger.exception("could not queue delivery %s; the sweep will re-queue it", delivery_id)
+        return False
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _sweep_in_process_if_due()
+    return True
+
+
+def requeue_for_reprocessing(queryset: QuerySet[Delivery]) -> int:
+    """Reset deliveries to pending and queue them once that is committed; returns how many.
+
+    Queueing before the commit could let a worker see the old status and skip the delivery.
+    """
+    reset = reset_for_reprocessing(queryset)
+    ids = list(queryset.filter(status=DeliveryStatus.PENDING).values_list("pk", flat=True))
+    transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
+    return reset
+
+
+_last_embedded_sweep = 0.0
+
+
+def _sweep_in_process_if_due() -> None:
+    """Embedded mode has no beat: callbacks themselves run the stranded-delivery sweep."""
+    global _last_embedded_sweep
+    now = time.monotonic()
+    if now - _last_embedded_sweep < settings.ALARMHUB_SWEEP_INTERVAL_SECONDS:
+        return
+    _last_embedded_sweep = now
+    try:
+        sweep.requeue_stranded(enqueue=enqueue_delivery)
+    except Exception:
+        logger.exception("in-process sweep failed; the next callback will try again")

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.integration.services import ServiceError, psql, wait_until
+from tests.support.services import ServiceError, psql, wait_until
 
 from . import ingestion, scale
 from .ingestion import LoadResult

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.services import psql
+from alarms.sources.tencent import EXAMPLES_DIR
+from tests.support.services import psql
 
 HERE = Path(__file__).resolve().parent
-FIXTURE = HERE.parent / "tests" / "fixtures" / "metric_cvm_disk_usage_trigger_repeat_real.json"
+FIXTURE = EXAMPLES_DIR / "metric_cvm_disk_usage_trigger_repeat_real.json"
 LUA_SCRIPT = HERE / "callback.lua"
 PLACEHOLDERS = ("@SESSION@", "@INSTANCE@", "@VALUE@", "@DURATION@")
 

@@ -192,7 +192,7 @@ def main() -> None:
     from django.db import transaction
 
     from alarms.models import Alarm, AlarmEvent, CallbackEndpoint, Instance, Policy
-    from alarms.services import create_callback_endpoint
+    from alarms.services.endpoints import create_callback_endpoint
 
     started = time.monotonic()
     now = datetime.now(UTC)

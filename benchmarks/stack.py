@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from tests.integration.services import (
+from tests.support.services import (
     PROJECT_ROOT,
     CeleryWorker,
     PostgresServer,

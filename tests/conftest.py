@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from alarms.services import NewEndpoint
-from tests.factories import make_endpoint
+from alarms.services.endpoints import NewEndpoint
+from tests.support.factories import make_endpoint
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def role_group(name: str) -> Any:
     """The role's group with its permissions (re-created after a transactional test's flush)."""
     from django.contrib.auth.models import Group, Permission
 
-    from alarms.roles import ROLE_PERMISSIONS
+    from alarms.permissions import ROLE_PERMISSIONS
 
     group, _ = Group.objects.get_or_create(name=name)
     group.permissions.add(
@@ -58,14 +58,14 @@ def make_staff_user(username: str, *roles: str, password: str | None = None) -> 
 
 @pytest.fixture
 def operator_user(db: None) -> Any:
-    from alarms.roles import OPERATOR
+    from alarms.permissions import OPERATOR
 
     return make_staff_user("ops-operator", OPERATOR)
 
 
 @pytest.fixture
 def viewer_user(db: None) -> Any:
-    from alarms.roles import VIEWER
+    from alarms.permissions import VIEWER
 
     return make_staff_user("ops-viewer", VIEWER)
 

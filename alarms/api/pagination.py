@@ -21,12 +21,14 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, _positive_int
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from ..selectors.paging import flip, rows_after
 
 MAX_CURSOR_LENGTH = 1000
 
@@ -66,10 +68,10 @@ class KeysetCursorPagination(BasePagination):
         self.cursor = cursor
 
         reverse = cursor is not None and cursor.reverse
-        order = [self._flip(f) for f in self.fields] if reverse else list(self.fields)
+        order = [flip(f) for f in self.fields] if reverse else list(self.fields)
         queryset = queryset.order_by(*order)
         if cursor is not None:
-            queryset = queryset.filter(self._after(order, cursor.position))
+            queryset = queryset.filter(rows_after(order, cursor.position))
         # One row more than a page tells whether another page follows, without a COUNT.
         rows = list(queryset[: self.page_size + 1])
         has_more = len(rows) > self.page_size
@@ -94,22 +96,6 @@ class KeysetCursorPagination(BasePagination):
 
     def get_ordering(self, view: Any) -> tuple[str, ...]:
         return tuple(getattr(view, "cursor_ordering", None) or self.ordering)
-
-    @staticmethod
-    def _flip(field: str) -> str:
-        return field[1:] if field.startswith("-") else f"-{field}"
-
-    @staticmethod
-    def _after(order: Sequence[str], position: Sequence[Any]) -> Q:
-        """Rows strictly after `position` in `order`: (a > x) OR (a = x AND b > y) OR ..."""
-        condition = Q()
-        for i, field in enumerate(order):
-            name = field.lstrip("-")
-            step = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": position[i]})
-            for earlier, value in zip(order[:i], position[:i], strict=True):
-                step &= Q(**{earlier.lstrip("-"): value})
-            condition |= step
-        return condition
 
     # --- links -------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""API permissions: the operator roles (``alarms.roles``) decide, per view action.
+"""API permissions: the operator roles (``alarms.permissions``) decide, per view action.
 
 Services check the same permissions again (``check_can_*``); these classes give the early 403 and
 put the rules where the schema and the tests can see them.
@@ -11,10 +11,6 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-
-VIEW_ALARM = "alarms.view_alarm"
-ACKNOWLEDGE_ALARM = "alarms.acknowledge_alarm"
-ANNOTATE_ALARM = "alarms.annotate_alarm"
 
 
 class HasActionPermissions(BasePermission):

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Note, Policy
-from ..services import MAX_NOTE_LENGTH
+from ..services.operator import MAX_NOTE_LENGTH
 
 MAX_BULK_IDS = 500
 MAX_ID = 2**63 - 1
@@ -103,6 +103,7 @@ class AlarmSerializer(ReadSerializer):
             "acknowledged",
             "acknowledged_by",
             "acknowledged_at",
+            "first_acknowledged_at",
             "note_count",
             "endpoint_name",
             "updated_at",
@@ -255,6 +256,12 @@ class CallbackEndpointSerializer(ReadSerializer):
 
 
 class DeliverySerializer(ReadSerializer):
+    alarm = serializers.SerializerMethodField(
+        help_text="The first alarm this delivery was applied to (see `alarms`), or null."
+    )
+    alarms = serializers.SerializerMethodField(
+        help_text="Every alarm this delivery was applied to: a body may carry several."
+    )
     body = serializers.SerializerMethodField(
         help_text="The raw body as text (invalid UTF-8 replaced); null once pruned by retention."
     )
@@ -271,6 +278,7 @@ class DeliverySerializer(ReadSerializer):
             "attempts",
             "processed_at",
             "alarm",
+            "alarms",
             "duplicate_of",
             "remote_addr",
             "content_type",
@@ -279,6 +287,12 @@ class DeliverySerializer(ReadSerializer):
             "body",
         ]
         read_only_fields = fields
+
+    def get_alarm(self, obj: Delivery) -> int | None:
+        return next(iter(obj.alarm_ids), None)
+
+    def get_alarms(self, obj: Delivery) -> list[int]:
+        return obj.alarm_ids
 
     def get_body(self, obj: Delivery) -> str | None:
         return None if obj.body is None else obj.body_text

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from .callbacks import CallbackView
+from ..ingress.callback import CallbackView
 from .views import (
     AlarmViewSet,
     CallbackEndpointViewSet,

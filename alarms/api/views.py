@@ -1,8 +1,8 @@
 """The operator REST API (DESIGN §4): thin views over ``alarms.selectors``/``filters`` (reads)
 and ``alarms.services`` (writes).
 
-Errors from the services map onto HTTP here: ``PermissionDenied`` → 403 and ``ValidationError``
-→ 400 with the offending field named (DRF's exception handler does both, once converted).
+Errors from the services map onto HTTP in one place, ``alarms.api.exceptions.exception_handler``:
+``PermissionDenied`` → 403 and ``ValidationError`` → 400 with the offending field named.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.apps import apps
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,18 +20,18 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework import exceptions, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer, as_serializer_error
+from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
-from .. import services
-from ..filters import (
+from ..filters.fields import MAX_ID
+from ..filters.filtersets import (
     AlarmFilterSet,
     CallbackEndpointFilterSet,
     DeliveryFilterSet,
@@ -41,15 +39,25 @@ from ..filters import (
     PolicyFilterSet,
 )
 from ..models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Note, Policy
-from ..selectors import alarm_list_queryset
-from .pagination import KeysetCursorPagination
-from .permissions import (
+from ..permissions import (
     ACKNOWLEDGE_ALARM,
     ANNOTATE_ALARM,
     VIEW_ALARM,
-    HasActionPermissions,
-    IsStaff,
+    VIEW_CALLBACK_ENDPOINT,
+    VIEW_INSTANCE,
+    VIEW_POLICY,
 )
+from ..selectors.alarms import BOARD_ORDER, alarm_list_queryset
+from ..selectors.deliveries import with_alarm_ids
+from ..services.operator import (
+    acknowledge_alarm,
+    add_note,
+    bulk_acknowledge,
+    bulk_unacknowledge,
+    unacknowledge_alarm,
+)
+from .pagination import KeysetCursorPagination
+from .permissions import HasActionPermissions, IsStaff
 from .serializers import (
     AcknowledgeSerializer,
     AlarmDetailSerializer,
@@ -78,22 +86,6 @@ class AlarmWriteThrottle(ScopedRateThrottle):
     """Per-user rate limit of the write actions (``DEFAULT_THROTTLE_RATES["alarm_write"]``)."""
 
 
-def call_service(
-    func: Callable[..., T], /, *, field_map: dict[str, str] | None = None, **kw: Any
-) -> T:
-    """Run a service, turning Django's exceptions into DRF's (403 / 400 naming the field)."""
-    try:
-        return func(**kw)
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc) or None) from exc
-    except DjangoValidationError as exc:
-        detail = as_serializer_error(exc)
-        for old, new in (field_map or {}).items():
-            if old in detail:
-                detail[new] = detail.pop(old)
-        raise exceptions.ValidationError(detail) from exc
-
-
 ERROR_RESPONSES: dict[int, OpenApiResponse] = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; keys name the fields."),
     401: OpenApiResponse(OpenApiTypes.OBJECT, description="Not authenticated."),
@@ -102,7 +94,7 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
 # Path ids are digits only (`lookup_value_regex`): longer ones get a 404, not a database error.
 ID_PARAMETER = OpenApiParameter(
     "id",
-    {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     OpenApiParameter.PATH,
     description="Object id.",
 )
@@ -144,7 +136,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AlarmSerializer
     filterset_class = AlarmFilterSet
-    cursor_ordering = ("-first_occurred_at", "-id")
+    cursor_ordering = BOARD_ORDER
     action_permissions = {
         "list": [VIEW_ALARM],
         "retrieve": [VIEW_ALARM],
@@ -210,13 +202,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         alarm = self.get_object()
         data = self._validated(AcknowledgeSerializer, request.data)
-        call_service(
-            services.acknowledge_alarm,
-            alarm=alarm,
-            actor=request.user,
-            note=data.get("note", ""),
-            field_map={"text": "note"},
-        )
+        acknowledge_alarm(alarm=alarm, actor=request.user, note=data.get("note", ""))
         return self._alarm_response(alarm.pk)
 
     @extend_schema(
@@ -229,7 +215,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def unacknowledge(self, request: Request, pk: str | None = None) -> Response:
         alarm = self.get_object()
-        call_service(services.unacknowledge_alarm, alarm=alarm, actor=request.user)
+        unacknowledge_alarm(alarm=alarm, actor=request.user)
         return self._alarm_response(alarm.pk)
 
     @extend_schema(
@@ -242,14 +228,14 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def notes(self, request: Request, pk: str | None = None) -> Response:
         alarm = self.get_object()
         data = self._validated(NoteCreateSerializer, request.data)
-        note = call_service(services.add_note, alarm=alarm, author=request.user, text=data["text"])
+        note = add_note(alarm=alarm, author=request.user, text=data["text"])
         note = Note.objects.select_related("author").get(pk=note.pk)
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     def _bulk(self, request: Request, service: Callable[..., int], key: str) -> Response:
         ids = sorted(set(self._validated(BulkIdsSerializer, request.data)["ids"]))
         existing = set(Alarm.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        changed = call_service(service, alarm_ids=sorted(existing), actor=request.user)
+        changed = service(alarm_ids=sorted(existing), actor=request.user)
         return Response(
             {
                 key: changed,
@@ -267,7 +253,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="acknowledge", url_name="bulk-acknowledge")
     def bulk_acknowledge(self, request: Request) -> Response:
-        return self._bulk(request, services.bulk_acknowledge, "acknowledged")
+        return self._bulk(request, bulk_acknowledge, "acknowledged")
 
     @extend_schema(
         operation_id="alarms_bulk_unacknowledge",
@@ -278,7 +264,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="unacknowledge", url_name="bulk-unacknowledge")
     def bulk_unacknowledge(self, request: Request) -> Response:
-        return self._bulk(request, services.bulk_unacknowledge, "unacknowledged")
+        return self._bulk(request, bulk_unacknowledge, "unacknowledged")
 
 
 # --- read-only catalogues --------------------------------------------------------------------
@@ -306,7 +292,7 @@ class PolicyViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PolicySerializer
     filterset_class = PolicyFilterSet
     cursor_ordering = ("-id",)
-    action_permissions = {"*": ["alarms.view_policy"]}
+    action_permissions = {"*": [VIEW_POLICY]}
 
 
 @_read_only_schema("instances", InstanceSerializer)
@@ -317,7 +303,7 @@ class InstanceViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InstanceSerializer
     filterset_class = InstanceFilterSet
     cursor_ordering = ("-id",)
-    action_permissions = {"*": ["alarms.view_instance"]}
+    action_permissions = {"*": [VIEW_INSTANCE]}
 
 
 @_read_only_schema("callback endpoints", CallbackEndpointSerializer)
@@ -331,14 +317,14 @@ class CallbackEndpointViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CallbackEndpointSerializer
     filterset_class = CallbackEndpointFilterSet
     cursor_ordering = ("id",)
-    action_permissions = {"*": ["alarms.view_callbackendpoint"]}
+    action_permissions = {"*": [VIEW_CALLBACK_ENDPOINT]}
 
 
 @_read_only_schema("deliveries (staff only)", DeliverySerializer)
 class DeliveryViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Raw callback deliveries, newest first: staff only."""
 
-    queryset = Delivery.objects.all()
+    queryset = with_alarm_ids(Delivery.objects.all())
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilterSet
     permission_classes = [IsAuthenticated, IsStaff]

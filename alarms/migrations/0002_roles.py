@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 def create_roles(apps, schema_editor):
-    from alarms.roles import ROLE_PERMISSIONS
+    from alarms.permissions import ROLE_PERMISSIONS
 
     # Permissions are normally created after migrate; make sure they exist now.
     for app_config in apps.get_app_configs():
@@ -22,7 +22,7 @@ def create_roles(apps, schema_editor):
 
 
 def remove_roles(apps, schema_editor):
-    from alarms.roles import ROLE_PERMISSIONS
+    from alarms.permissions import ROLE_PERMISSIONS
 
     apps.get_model("auth", "Group").objects.filter(name__in=list(ROLE_PERMISSIONS)).delete()
 

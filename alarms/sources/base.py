@@ -1,7 +1,7 @@
 """The source-independent shape of one alarm notification.
 
-A source module (``alarms.sources.tencent``, later perhaps Alertmanager) turns a decoded JSON
-payload into a :class:`Notification`; the lifecycle service only ever sees this type.
+A source (``alarms.sources.tencent``, ``alarms.sources.alertmanager``) turns a decoded JSON
+payload into a list of :class:`Notification`; the lifecycle service only ever sees this type.
 """
 
 from __future__ import annotations
@@ -103,8 +103,10 @@ def identity_dimensions(dimensions: dict[str, Any]) -> dict[str, str]:
 
 
 class Source(Protocol):
-    """What a source module provides."""
+    """What a source module provides (see ``alarms.sources.registry``)."""
 
     name: str
 
-    def parse(self, payload: dict[str, Any], *, default_tz: tzinfo) -> Notification: ...
+    def parse(self, payload: dict[str, Any], *, default_tz: tzinfo) -> list[Notification]:
+        """Every notification one decoded body carries (raise NotAnAlarm when it has none)."""
+        ...

@@ -16,9 +16,9 @@ from django.conf import settings
 
 from alarms.choices import EventType
 from alarms.models import Alarm, Note
-from alarms.roles import OPERATOR
+from alarms.permissions import OPERATOR
 from tests.conftest import make_staff_user
-from tests.factories import apply_alarm, make_endpoint
+from tests.support.factories import apply_alarm, make_endpoint
 
 pytestmark = pytest.mark.browser
 
@@ -140,7 +140,7 @@ def test_operator_filters_acknowledges_and_annotates_then_reads_it_in_chinese(
 def test_viewer_sees_no_operator_controls_in_the_browser(page: Any, live_server: Any) -> None:
     from playwright.sync_api import expect
 
-    from alarms.roles import VIEWER
+    from alarms.permissions import VIEWER
 
     viewer = make_staff_user("browser-viewer", VIEWER, password=PASSWORD)
     alarm = apply_alarm(make_endpoint(name="browser-viewer").endpoint)

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.services import (
+from alarms.sources.tencent import EXAMPLES_DIR
+from tests.support.services import (
     CeleryBeat,
     CeleryWorker,
     PostgresServer,
@@ -33,7 +34,7 @@ from tests.integration.services import (
 __all__ = ["psql", "wait_until"]  # re-exported for tests that prefer importing from here
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
+FIXTURES = EXAMPLES_DIR
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,7 +12,7 @@ from tests.integration.conftest import (
     tencent_metric_body,
     wait_deliveries_settled,
 )
-from tests.integration.services import CeleryWorker, PostgresServer, WebServer, psql
+from tests.support.services import CeleryWorker, PostgresServer, WebServer, psql
 
 
 def _body(session: str) -> bytes:

@@ -24,7 +24,7 @@ from tests.integration.conftest import (
     tencent_metric_body,
     wait_deliveries_settled,
 )
-from tests.integration.services import CeleryWorker, WebServer, psql
+from tests.support.services import CeleryWorker, WebServer, psql
 
 LOCAL_OFFSET = timedelta(hours=8)  # endpoints read Tencent's times in Asia/Shanghai
 BASE = datetime(2024, 6, 1, 10, 0)  # local time of the earliest occurrence

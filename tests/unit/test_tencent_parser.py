@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,8 +13,9 @@ from hypothesis import strategies as st
 
 from alarms.sources import tencent
 from alarms.sources.base import NotAnAlarm, Notification, Source
+from alarms.sources.tencent import EXAMPLES_DIR
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = EXAMPLES_DIR
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TRIGGER = "metric_cvm_disk_usage_trigger_repeat_real.json"
 RECOVERY = "metric_cvm_disk_usage_recovery_real.json"
@@ -32,7 +32,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def parse(payload: dict[str, Any], tz: Any = SHANGHAI) -> Notification:
-    return tencent.parse(payload, default_tz=tz)
+    return tencent.parse_notification(payload, default_tz=tz)
 
 
 def parse_fixture(name: str, tz: Any = SHANGHAI) -> Notification:
@@ -743,7 +743,7 @@ FUZZ = settings(
 def parse_or_reject(payload: dict[str, Any]) -> Notification | None:
     """Parse; a Notification must be usable by the lifecycle (fingerprint, rank)."""
     try:
-        n = tencent.parse(payload, default_tz=SHANGHAI)
+        n = tencent.parse_notification(payload, default_tz=SHANGHAI)
     except NotAnAlarm as exc:
         assert str(exc)
         return None

@@ -11,15 +11,16 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.test import Client
 
 from alarms.models import Alarm, CallbackEndpoint
-from alarms.services import (
+from alarms.services.endpoints import (
     CALLBACK_PATH,
     create_callback_endpoint,
     hash_token,
     rotate_endpoint_token,
 )
+from alarms.sources.tencent import EXAMPLES_DIR
 
 DEMO_ENDPOINT = "demo"
-DEMO_PAYLOADS = settings.BASE_DIR / "tests" / "fixtures"
+DEMO_PAYLOADS = EXAMPLES_DIR
 
 
 class Command(BaseCommand):

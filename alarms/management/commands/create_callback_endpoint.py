@@ -5,7 +5,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alarms.services import create_callback_endpoint
+from alarms.services.endpoints import create_callback_endpoint
+from alarms.sources.registry import DEFAULT_SOURCE, SOURCES
 
 
 class Command(BaseCommand):
@@ -16,23 +17,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timezone", default=None, help="Zone of Tencent's local times (default Asia/Shanghai)"
         )
+        parser.add_argument(
+            "--source",
+            default=DEFAULT_SOURCE,
+            choices=sorted(SOURCES),
+            help=f"Which alarm source posts here (default {DEFAULT_SOURCE})",
+        )
         parser.add_argument("--basic-auth-user", default="", help="Require HTTP Basic auth")
         parser.add_argument("--basic-auth-password", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["basic_auth_user"] and not options["basic_auth_password"]:
-            raise CommandError("--basic-auth-password is required with --basic-auth-user")
         try:
             new = create_callback_endpoint(
                 name=options["name"],
                 timezone=options["timezone"],
+                source=options["source"],
                 basic_auth_username=options["basic_auth_user"],
                 basic_auth_password=options["basic_auth_password"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(
-            f"Created endpoint {new.endpoint.name!r} (time zone {new.endpoint.timezone}). "
+            f"Created {new.endpoint.source} endpoint {new.endpoint.name!r} "
+            f"(time zone {new.endpoint.timezone}). "
             "Copy the token now: it is not stored and cannot be shown again."
         )
         self.stdout.write(new.path)

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alarms.explain import explain_delivery
 from alarms.models import Delivery
+from alarms.pipeline.explain import explain_delivery
 
 
 class Command(BaseCommand):

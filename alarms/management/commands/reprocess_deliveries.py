@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from alarms import processing
 from alarms.choices import DeliveryStatus
 from alarms.models import Delivery
+from alarms.pipeline.process import reprocess
 
 
 def _parse_since(value: str) -> datetime:
@@ -57,18 +57,7 @@ class Command(BaseCommand):
         if options["ids"]:
             deliveries = deliveries.filter(pk__in=options["ids"])
         ids = list(deliveries.order_by("received_at", "pk").values_list("pk", flat=True))
-        outcome: dict[str, int] = {}
         progress = tqdm(ids, unit="delivery", disable=not sys.stderr.isatty(), file=sys.stderr)
-        for delivery_id in progress:
-            processing.reset_for_reprocessing(Delivery.objects.filter(pk=delivery_id))
-            if not processing.claim(delivery_id):
-                outcome["skipped"] = outcome.get("skipped", 0) + 1
-                continue
-            try:
-                result = processing.process_claimed(delivery_id)
-            except Exception as exc:
-                processing.finish(delivery_id, DeliveryStatus.FAILED, error=f"{exc}")
-                result = DeliveryStatus.FAILED
-            outcome[result] = outcome.get(result, 0) + 1
+        outcome = reprocess(progress)
         summary = ", ".join(f"{count} {name}" for name, count in sorted(outcome.items()))
         self.stdout.write(f"Reprocessed {len(ids)} deliveries: {summary or 'nothing to do'}.")

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from alarms.processing import requeue_stranded
+from alarms.pipeline.sweep import requeue_stranded
+from alarms.tasks import enqueue_delivery
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = requeue_stranded()
+        result = requeue_stranded(enqueue=enqueue_delivery)
         self.stdout.write(
             f"Re-queued {result.requeued} deliveries; {result.publish_failures} could not be "
             "published (broker down?) and stay pending for the next sweep."

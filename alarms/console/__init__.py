@@ -1,0 +1,1 @@
+"""The operator console: the board and alarm pages, server-rendered with htmx."""

@@ -1,0 +1,1 @@
+"""The one filter vocabulary of alarm lists: API, console and admin (DESIGN §4)."""

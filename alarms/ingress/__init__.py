@@ -1,0 +1,1 @@
+"""The public callback URL: receive, bound, store, answer (DESIGN §4 "Callback")."""

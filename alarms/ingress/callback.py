@@ -1,0 +1,183 @@
+"""The Tencent Cloud Monitor callback URL (DESIGN §4 "Callback").
+
+Thin on purpose: find the endpoint, bound and shape-check the body, store it, answer.
+Everything about alarms happens later in the worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
+from django.db import DatabaseError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import tasks
+from ..pipeline.payload import BadPayload, decode_object, storable_text
+from ..pipeline.store import store_delivery
+from ..selectors.endpoints import EndpointInfo, active_endpoint_for_token_hash
+from ..services.endpoints import hash_token
+
+logger = logging.getLogger(__name__)
+
+
+class RawBodyParser(BaseParser):
+    """Accept any Content-Type; the view reads the raw bytes itself."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        return None
+
+
+def _error(code: int, message: str) -> Response:
+    return Response({"retCode": 1, "error": message}, status=code)
+
+
+# Verified Authorization headers per process: Django's password hashers are deliberately slow
+# (about a second here), far too slow to pay on every callback of an alarm storm.
+_VERIFIED_CREDENTIALS_SECONDS = 300
+
+
+def _basic_auth_ok(request: Request, endpoint: EndpointInfo) -> bool:
+    if not endpoint.basic_auth_username:
+        return True
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or len(encoded) > 1024:
+        return False
+    material = f"{endpoint.id}:{endpoint.basic_auth_password_hash}:{header}".encode()
+    cache_key = "alarmhub:basic-ok:" + hashlib.sha256(material).hexdigest()
+    if cache.get(cache_key):
+        return True
+    try:
+        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    # check_password is constant-time; compare the username too so both must match.
+    ok = check_password(password, endpoint.basic_auth_password_hash) and hmac.compare_digest(
+        username.encode(), endpoint.basic_auth_username.encode()
+    )
+    if ok:
+        cache.set(cache_key, True, _VERIFIED_CREDENTIALS_SECONDS)
+    return ok
+
+
+def _read_body(request: Request, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of the body; None when a chunked body cannot be read.
+
+    Django reads nothing without a Content-Length, so a chunked body would look empty and be
+    mistaken for Tencent's URL check: read it from the server's terminated input instead.
+    """
+    meta = request.META
+    chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked and not meta.get("CONTENT_LENGTH"):
+        if not meta.get("wsgi.input_terminated"):
+            return None
+        return meta["wsgi.input"].read(limit + 1)
+    return request._request.read(limit + 1)
+
+
+def _session_id(payload: dict[str, Any]) -> str:
+    """The sessionId to store and echo, as text ("" when absent or not a scalar)."""
+    value = payload.get("sessionId", "")
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return storable_text(str(value))
+    return ""
+
+
+class CallbackView(APIView):
+    """Receive one Tencent alarm callback and store it before answering."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+    parser_classes = [RawBodyParser]
+    # DESIGN §4: GET, HEAD and POST only; everything else (OPTIONS included) answers 405.
+    http_method_names = ["get", "head", "post"]
+
+    def _endpoint(self, token: str) -> EndpointInfo | Response:
+        """The endpoint, or the error response: 404 when unknown, 503 when the database is down."""
+        if len(token) > 200:
+            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        try:
+            endpoint = active_endpoint_for_token_hash(hash_token(token))
+        except DatabaseError:
+            # A cold cache with the database down: Tencent must retry, so never a 500 (§4).
+            logger.exception("could not look up a callback endpoint")
+            return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+        if endpoint is None:
+            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+        return endpoint
+
+    def _verification(self, token: str) -> Response:
+        # Tencent checks a URL once when it is saved; the request's form is undocumented.
+        endpoint = self._endpoint(token)
+        if isinstance(endpoint, Response):
+            return endpoint
+        return Response({"retCode": 0})
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, token: str) -> Response:
+        return self._verification(token)
+
+    @extend_schema(exclude=True)
+    def head(self, request: Request, token: str) -> Response:
+        return self._verification(token)
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, token: str) -> Response:
+        endpoint = self._endpoint(token)
+        if isinstance(endpoint, Response):
+            return endpoint
+        limit = settings.ALARMHUB_MAX_BODY_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > limit:
+            return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
+        body = _read_body(request, limit)
+        if body is None:
+            return _error(status.HTTP_411_LENGTH_REQUIRED, "send a Content-Length header")
+        if len(body) > limit:
+            return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
+        if not body.strip():
+            # URL verification with an empty POST: stores nothing, so it needs no credentials
+            # (whether Tencent sends the URL's userinfo when verifying is undocumented).
+            return Response({"retCode": 0})
+        if not _basic_auth_ok(request, endpoint):
+            response = _error(status.HTTP_401_UNAUTHORIZED, "HTTP Basic credentials required")
+            response["WWW-Authenticate"] = 'Basic realm="AlarmHub callback"'
+            return response
+
+        try:
+            payload = decode_object(body)
+        except BadPayload as exc:
+            return _error(status.HTTP_400_BAD_REQUEST, str(exc))
+        session_id = _session_id(payload)
+
+        try:
+            store_delivery(
+                endpoint_id=endpoint.id,
+                body=body,
+                session_id=session_id,
+                remote_addr=request.META.get("REMOTE_ADDR") or None,
+                content_type=request.META.get("CONTENT_TYPE", ""),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                enqueue=tasks.enqueue_delivery,
+            )
+        except DatabaseError:
+            logger.exception("could not store a delivery for endpoint %s", endpoint.id)
+            return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+        return Response({"sessionId": session_id, "retCode": 0})

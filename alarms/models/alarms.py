@@ -1,0 +1,207 @@
+"""Alarm lifecycles, their timelines and operator notes (DESIGN §2-§3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import AlarmKind, AlarmStatus, EventType
+from .catalogue import Instance, Policy
+from .deliveries import Delivery
+from .endpoints import CallbackEndpoint
+
+
+class Alarm(models.Model):
+    """One alarm lifecycle: a trigger, its repeats and its recovery (DESIGN §3)."""
+
+    endpoint = models.ForeignKey(
+        CallbackEndpoint,
+        on_delete=models.PROTECT,
+        related_name="alarms",
+        verbose_name=_("endpoint"),
+    )
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    policy = models.ForeignKey(
+        Policy,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarms",
+        verbose_name=_("policy"),
+    )
+    instance = models.ForeignKey(
+        Instance,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarms",
+        verbose_name=_("instance"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=AlarmKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=AlarmStatus.choices)
+    level = models.CharField(_("level"), max_length=20, blank=True)
+    namespace = models.CharField(_("namespace"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=50, blank=True)
+    dimensions = models.JSONField(_("dimensions"), default=dict, blank=True)
+    metric_name = models.CharField(_("metric"), max_length=200, blank=True)
+    metric_display_name = models.CharField(_("metric display name"), max_length=300, blank=True)
+    operator = models.CharField(_("operator"), max_length=20, blank=True)
+    threshold = models.CharField(_("threshold"), max_length=100, blank=True)
+    unit = models.CharField(_("unit"), max_length=50, blank=True)
+    period_seconds = models.IntegerField(_("period (s)"), null=True, blank=True)
+    current_value = models.CharField(_("current value"), max_length=100, blank=True)
+    event_name = models.CharField(_("event"), max_length=200, blank=True)
+    event_display_name = models.CharField(_("event display name"), max_length=300, blank=True)
+    first_occurred_at = models.DateTimeField(_("first occurred"))
+    recovered_at = models.DateTimeField(_("recovered"), null=True, blank=True)
+    last_notified_at = models.DateTimeField(_("last notified"), null=True, blank=True)
+    duration_seconds = models.BigIntegerField(_("duration (s)"), null=True, blank=True)
+    notification_count = models.PositiveIntegerField(_("notifications"), default=0)
+    trigger_seen = models.BooleanField(_("trigger seen"), default=False)
+    superseded = models.BooleanField(_("superseded"), default=False)
+    flapping = models.BooleanField(_("flapping"), default=False)
+    # Ordering key of the notification whose snapshot (value, duration) the alarm shows, so
+    # that any arrival order ends with the same snapshot (DESIGN §3.4).
+    snapshot_rank = models.CharField(max_length=100, blank=True, editable=False)
+    extras = models.JSONField(_("other fields"), default=dict, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    # Set by the first acknowledgement and kept by unacknowledge: MTTA measures from it.
+    first_acknowledged_at = models.DateTimeField(_("first acknowledged at"), null=True, blank=True)
+    note_count = models.PositiveIntegerField(_("notes"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("alarm")
+        verbose_name_plural = _("alarms")
+        ordering = ["-first_occurred_at", "-id"]
+        permissions = [
+            ("acknowledge_alarm", _("Can acknowledge and unacknowledge alarms")),
+            ("annotate_alarm", _("Can add notes to alarms")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint", "first_occurred_at"], name="alarm_unique_lifecycle"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["firing", "recovered"]), name="alarm_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_by__isnull=True) | Q(acknowledged_at__isnull=False),
+                name="alarm_ack_has_time",
+            ),
+        ]
+        indexes = [
+            # Default list order everywhere (API cursor, dashboard, admin).
+            models.Index(fields=["-first_occurred_at", "-id"], name="alarm_recent_idx"),
+            # Filter by namespace / status / region, newest first.
+            models.Index(fields=["namespace", "-first_occurred_at"], name="alarm_ns_idx"),
+            models.Index(fields=["status", "-first_occurred_at"], name="alarm_status_idx"),
+            models.Index(fields=["region", "-first_occurred_at"], name="alarm_region_idx"),
+            # "Firing, not acknowledged" is the operator's inbox; also the per-namespace counts.
+            models.Index(
+                fields=["namespace"],
+                name="alarm_firing_ns_idx",
+                condition=Q(status="firing"),
+            ),
+            models.Index(
+                fields=["-first_occurred_at"],
+                name="alarm_unacked_idx",
+                condition=Q(acknowledged_at__isnull=True),
+            ),
+            # Supersede / flapping look-ups: other lifecycles of one fingerprint by time.
+            models.Index(fields=["fingerprint", "-first_occurred_at"], name="alarm_fp_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.metric_name or self.event_name or self.get_kind_display()
+        return f"#{self.pk} {subject} ({self.get_status_display()})"
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class AlarmEvent(models.Model):
+    """One entry of an alarm's timeline."""
+
+    alarm = models.ForeignKey(
+        Alarm, on_delete=models.CASCADE, related_name="events", verbose_name=_("alarm")
+    )
+    type = models.CharField(_("type"), max_length=20, choices=EventType.choices)
+    occurred_at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
+        help_text=_("Empty for events caused by Tencent or AlarmHub itself."),
+    )
+    delivery = models.ForeignKey(
+        Delivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        verbose_name=_("delivery"),
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("alarm event")
+        verbose_name_plural = _("alarm events")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # A delivery applied twice (rerun, reprocess) adds nothing the second time.
+            models.UniqueConstraint(
+                fields=["alarm", "delivery", "type"],
+                name="alarmevent_once_per_delivery",
+                condition=Q(delivery__isnull=False),
+            )
+        ]
+        indexes = [models.Index(fields=["alarm", "occurred_at"], name="alarmevent_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def actor_label(self) -> str:
+        return self.actor.get_username() if self.actor else "system"
+
+
+class Note(models.Model):
+    """An operator's annotation on an alarm."""
+
+    alarm = models.ForeignKey(
+        Alarm, on_delete=models.CASCADE, related_name="notes", verbose_name=_("alarm")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("text"), max_length=10000)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["alarm", "created_at"], name="note_alarm_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:50]

@@ -1,0 +1,1 @@
+"""Reads shared by the callback view, admin, console and API (one module per subject)."""

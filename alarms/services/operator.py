@@ -1,0 +1,99 @@
+"""What operators do to alarms: acknowledge, unacknowledge, annotate (one at a time or in bulk)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..choices import EventType
+from ..models import Alarm, AlarmEvent, Note
+from ..permissions import check_can_acknowledge, check_can_annotate
+
+# Who acts: a user (possibly anonymous when a view forgot to require a login, which the
+# permission checks then refuse), or None for AlarmHub itself.
+User = AbstractBaseUser | AnonymousUser
+
+
+def _actor_or_none(actor: User | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and actor.is_authenticated else None  # type: ignore[return-value]
+
+
+@transaction.atomic
+def acknowledge_alarm(*, alarm: Alarm, actor: User | None, note: str = "") -> Alarm:
+    """Acknowledge an alarm (idempotent: acknowledging twice keeps the first acknowledgement)."""
+    check_can_acknowledge(actor)
+    user = _actor_or_none(actor)
+    locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if locked.acknowledged_at is None:
+        locked.acknowledged_at = timezone.now()
+        locked.acknowledged_by = user  # type: ignore[assignment]
+        fields = ["acknowledged_at", "acknowledged_by", "updated_at"]
+        if locked.first_acknowledged_at is None:
+            locked.first_acknowledged_at = locked.acknowledged_at
+            fields.append("first_acknowledged_at")
+        locked.save(update_fields=fields)
+        AlarmEvent.objects.create(alarm=locked, type=EventType.ACKNOWLEDGED, actor=user)
+    if note.strip():
+        try:
+            add_note(alarm=locked, author=actor, text=note)
+        except ValidationError as exc:
+            # Named after this function's parameter, so the API's 400 names `note`.
+            raise ValidationError({"note": exc.message_dict.get("text", exc.messages)}) from exc
+        locked.refresh_from_db(fields=["note_count"])
+    return locked
+
+
+@transaction.atomic
+def unacknowledge_alarm(*, alarm: Alarm, actor: User | None) -> Alarm:
+    check_can_acknowledge(actor)
+    user = _actor_or_none(actor)
+    locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if locked.acknowledged_at is not None:
+        locked.acknowledged_at = None
+        locked.acknowledged_by = None
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
+        AlarmEvent.objects.create(alarm=locked, type=EventType.UNACKNOWLEDGED, actor=user)
+    return locked
+
+
+def bulk_acknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
+    """Acknowledge many alarms; returns how many changed (already-acknowledged ones don't)."""
+    check_can_acknowledge(actor)
+    changed = 0
+    for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=True).only("pk"):
+        before = alarm.acknowledged_at
+        result = acknowledge_alarm(alarm=alarm, actor=actor)
+        changed += int(before is None and result.acknowledged_at is not None)
+    return changed
+
+
+def bulk_unacknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
+    check_can_acknowledge(actor)
+    changed = 0
+    for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=False).only("pk"):
+        unacknowledge_alarm(alarm=alarm, actor=actor)
+        changed += 1
+    return changed
+
+
+MAX_NOTE_LENGTH = 10000
+
+
+@transaction.atomic
+def add_note(*, alarm: Alarm, author: User | None, text: str) -> Note:
+    check_can_annotate(author)
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "A note cannot be empty."})
+    if len(text) > MAX_NOTE_LENGTH:
+        raise ValidationError({"text": f"A note is at most {MAX_NOTE_LENGTH} characters."})
+    user = _actor_or_none(author)
+    note = Note.objects.create(alarm=alarm, author=user, text=text)
+    Alarm.objects.filter(pk=alarm.pk).update(note_count=F("note_count") + 1)
+    AlarmEvent.objects.create(
+        alarm=alarm, type=EventType.ANNOTATED, actor=user, details={"note_id": note.pk}
+    )
+    return note
