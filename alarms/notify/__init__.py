@@ -1,0 +1,8 @@
+"""The room for outbound channels: one module per kind of concern, all pure.
+
+Nothing here touches the database or the network. ``message`` turns an alarm into a title and a
+markdown body, ``signing`` holds the vendors' signature schemes, ``formats`` builds the exact HTTP
+request for each channel kind (``webhook``, ``wecom``, ``dingtalk``, ``feishu``) and reads the
+vendors' answers, and ``ratelimit`` is the token bucket that keeps each robot under its vendor's
+limit. The outbox model and the Celery sender call these functions and do the I/O themselves.
+"""

@@ -1,0 +1,1 @@
+"""Outbound notification building blocks: pure, no database, no network."""
