@@ -1,4 +1,4 @@
-"""The exact HTTP request each channel kind sends, and how to read each vendor's answer.
+"""The exact HTTP request each channel kind sends.
 
 Pure: the builders return an :class:`OutboundRequest` (method, url, headers, body bytes) and the
 sender does the I/O. The body bytes are final — the webhook signature is computed over exactly
@@ -18,28 +18,15 @@ Vendor facts used here, and where they come from:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple, get_args
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from alarms.notify.message import (
-    DEFAULT_TZ,
-    EVENTS,
-    Event,
-    Language,
-    OutboundAlarm,
-    RenderedMessage,
-    Tone,
-    condition_text,
-    escape_markdown,
-    normalise_language,
-    plain_text,
-    render_message,
-    safe_url,
-)
+from alarms.notify.kinds import KINDS
+from alarms.notify.message import EVENTS, Event, OutboundAlarm, RenderedMessage, render_message
 from alarms.notify.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -47,18 +34,12 @@ from alarms.notify.signing import (
     feishu_sign,
     webhook_signature,
 )
-
-ChannelKind = Literal["webhook", "wecom", "dingtalk", "feishu"]
-Outcome = Literal["ok", "transient", "permanent"]
-
-KINDS: tuple[str, ...] = get_args(ChannelKind)
-ROBOT_KINDS: tuple[str, ...] = ("wecom", "dingtalk", "feishu")
+from alarms.notify.timefmt import DEFAULT_TZ
 
 WECOM_MARKDOWN_MAX_BYTES = 4096
 # DingTalk refuses a message over 20000 bytes; the markdown text gets a margin for the JSON.
 DINGTALK_TEXT_MAX_BYTES = 18000
 FEISHU_BODY_MAX_BYTES = 20 * 1024
-DIGEST_MAX_LISTED = 10
 
 USER_AGENT = "AlarmHub-Notify/1"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -164,7 +145,8 @@ def _epoch_s(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(seconds=1)
 
 
-def _check(kind: str, now: datetime) -> None:
+def check_send(kind: str, now: datetime) -> None:
+    """Refuse an unknown channel kind or a naive send time before anything is built."""
     if kind not in KINDS:
         raise ValueError(f"no outbound format for channel kind {kind!r}")
     if now.utcoffset() is None:
@@ -195,7 +177,7 @@ def build_request(
     request right before sending it (DingTalk and Feishu refuse signatures over an hour old).
     An empty ``secret`` sends unsigned; WeCom robots have no signing, so theirs is ignored.
     """
-    _check(kind, now)
+    check_send(kind, now)
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
     if kind == "webhook":
@@ -227,7 +209,7 @@ def build_robot_request(
     kind: str, message: RenderedMessage, *, url: str, secret: str = "", now: datetime
 ) -> OutboundRequest:
     """A rendered message (an alarm's or a digest's) in a robot's own format."""
-    _check(kind, now)
+    check_send(kind, now)
     if kind == "wecom":
         return build_wecom_request(message, url=url)
     if kind == "dingtalk":
@@ -313,233 +295,3 @@ def build_feishu_request(
     else:  # pragma: no cover - five rounds always suffice: each removes the whole excess
         raise ValueError("the Feishu card does not fit in 20 KB")
     return OutboundRequest("POST", url, _robot_headers(), body)
-
-
-# --- digest --------------------------------------------------------------------------------------
-
-_DIGEST_TEXT: dict[str, dict[str, str]] = {
-    "zh-hans": {
-        "summary": "{where}另有 {count} 条告警：{parts}",
-        "where": "{namespaces} ",
-        "firing": "{n} 条告警中",
-        "recovered": "{n} 条已恢复",
-        "joiner": "，",
-        "more": "…… 另有 {n} 条",
-        "state_firing": "告警中",
-        "state_recovered": "已恢复",
-        "link": "查看告警列表",
-    },
-    "en": {
-        "summary": "{count} more {alarms}{where}: {parts}",
-        "where": " in {namespaces}",
-        "firing": "{n} firing",
-        "recovered": "{n} recovered",
-        "joiner": ", ",
-        "more": "… and {n} more",
-        "state_firing": "firing",
-        "state_recovered": "recovered",
-        "link": "Open the board",
-    },
-}
-
-
-def _distinct(alarms: Sequence[OutboundAlarm]) -> list[OutboundAlarm]:
-    # One alarm may have overflowed twice (trigger, then recovery): its latest snapshot counts.
-    return list({alarm.id: alarm for alarm in alarms}.values())
-
-
-def board_url(base_url: str, alarms: Sequence[OutboundAlarm]) -> str:
-    """The board filtered to these alarms: their namespaces, and their status if all share it."""
-    params = [("namespace", ns) for ns in sorted({a.namespace for a in alarms if a.namespace})]
-    statuses = {alarm.status for alarm in alarms}
-    if len(statuses) == 1:
-        params.append(("status", statuses.pop()))
-    base = base_url.rstrip("/")
-    return f"{base}/?{urlencode(params)}" if params else f"{base}/"
-
-
-def _namespaces_text(alarms: Sequence[OutboundAlarm]) -> str:
-    namespaces = sorted({alarm.namespace for alarm in alarms if alarm.namespace})
-    shown = ", ".join(namespaces[:3])
-    return f"{shown} +{len(namespaces) - 3}" if len(namespaces) > 3 else shown
-
-
-def render_digest(
-    alarms: Sequence[OutboundAlarm],
-    *,
-    base_url: str,
-    language: str = "zh-hans",
-    max_listed: int = DIGEST_MAX_LISTED,
-) -> RenderedMessage:
-    """One message for the alarms that overflowed a robot's rate limit.
-
-    E.g. ``37 more alarms in qce/cvm: 30 firing, 7 recovered``, the first ``max_listed`` alarms
-    each linked to its page, and a link to the board filtered to them (``base_url`` is
-    ``ALARMHUB_BASE_URL``). Alarms are counted once each, in their latest state.
-    """
-    distinct = _distinct(alarms)
-    if not distinct:
-        raise ValueError("a digest needs at least one alarm")
-    lang: Language = normalise_language(language)
-    text = _DIGEST_TEXT[lang]
-    firing = sum(alarm.status == "firing" for alarm in distinct)
-    recovered = len(distinct) - firing
-    parts = [
-        text[state].format(n=n) for state, n in (("firing", firing), ("recovered", recovered)) if n
-    ]
-    namespaces = _namespaces_text(distinct)
-
-    def summary(clean: Callable[[object], str]) -> str:
-        where = text["where"].format(namespaces=clean(namespaces)) if namespaces else ""
-        return text["summary"].format(
-            count=len(distinct),
-            alarms="alarm" if len(distinct) == 1 else "alarms",
-            where=where,
-            parts=text["joiner"].join(parts),
-        )
-
-    lines = [f"**{summary(escape_markdown)}**"]
-    for alarm in distinct[:max_listed]:
-        state = text[f"state_{alarm.status}"]
-        target = alarm.instance_id or alarm.instance_name
-        label = condition_text(alarm) or f"#{alarm.id}"
-        if target:
-            label = f"{label} — {target}"
-        lines.append(f"- {state} · [{escape_markdown(label)}]({safe_url(alarm.url)})")
-    if len(distinct) > max_listed:
-        lines.append(text["more"].format(n=len(distinct) - max_listed))
-    tone: Tone = "danger" if firing else "ok"
-    return RenderedMessage(
-        title=summary(plain_text),
-        lines=tuple(lines),
-        link_text=text["link"],
-        url=board_url(base_url, distinct),
-        tone=tone,
-    )
-
-
-def build_digest_request(
-    kind: str,
-    alarms: Sequence[OutboundAlarm],
-    *,
-    url: str,
-    secret: str = "",
-    now: datetime,
-    base_url: str,
-    language: str = "zh-hans",
-) -> OutboundRequest:
-    """The digest of overflowed ``alarms`` for a robot channel (webhooks have no vendor limit)."""
-    _check(kind, now)
-    if kind not in ROBOT_KINDS:
-        raise ValueError(f"digests are for robot channels, not {kind!r}")
-    message = render_digest(alarms, base_url=base_url, language=language)
-    return build_robot_request(kind, message, url=url, secret=secret, now=now)
-
-
-# --- vendor answers ------------------------------------------------------------------------------
-
-
-class Classification(NamedTuple):
-    """What a send attempt came to: ``ok``, ``transient`` (retry later) or ``permanent``."""
-
-    outcome: Outcome
-    reason: str
-
-
-# Codes that mean "slow down" or "busy" are retried with backoff. Any other non-zero code is a
-# configuration problem (bad URL or key, signature, keyword, IP allow-list) that a retry won't fix.
-# Confirmed from public material (the vendor doc, or the vendor's own error text quoted in issue
-# threads and tests):
-# - WeCom: 45009 "api freq out of limit", 40058 "markdown.content exceed max length 4096",
-#   93000 "invalid webhook url".
-# - DingTalk: 130101 "send too fast, exceed 20 times per minute"; 310000 "sign not match",
-#   "keywords not in content" or "invalid timestamp"; 300005 "token is not exist".
-# - Feishu: 11232 (vendor doc: rate limit, e.g. at peak times), 99991400 "request trigger
-#   frequency limit" (vendor doc), 19021 "sign match fail or timestamp is not within one hour",
-#   19022 "Ip Not Allowed", 19024 "Key Words Not Found"; 9499 is used both for "too many
-#   request" (with HTTP 400) and for "Bad Request" (a malformed or oversized body), so the
-#   message tells them apart.
-# Assumed: -1 "system busy" for WeCom and DingTalk (the WeChat-family convention).
-_TRANSIENT_CODES: dict[str, dict[int, str]] = {
-    "wecom": {-1: "system busy", 45009: "rate limited"},
-    "dingtalk": {-1: "system busy", 130101: "rate limited"},
-    "feishu": {11232: "rate limited", 99991400: "rate limited"},
-}
-_PERMANENT_CODES: dict[str, dict[int, str]] = {
-    "wecom": {40058: "message too long", 93000: "invalid webhook URL"},
-    "dingtalk": {
-        300005: "access token does not exist",
-        310000: "security check failed (signature, keyword or IP allow-list)",
-    },
-    "feishu": {
-        19021: "signature mismatch or timestamp over an hour off",
-        19022: "IP not allowed",
-        19024: "keyword missing",
-    },
-}
-_VENDOR_NAMES = {"wecom": "WeCom", "dingtalk": "DingTalk", "feishu": "Feishu"}
-
-
-def _vendor_result(kind: str, body: bytes) -> tuple[int, str] | None:
-    """The robot's own result code and message from a JSON answer, or None when there is none."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    if kind == "feishu":
-        # Feishu answers "code"; its old API (and a redundant field today) "StatusCode".
-        keys = (("code", "msg"), ("StatusCode", "StatusMessage"))
-    else:
-        keys = (("errcode", "errmsg"),)
-    for code_key, message_key in keys:
-        code = data.get(code_key)
-        if isinstance(code, bool):
-            continue
-        if isinstance(code, int) or (isinstance(code, str) and code.lstrip("-").isdigit()):
-            return int(code), plain_text(data.get(message_key) or "", max_chars=200)
-    return None
-
-
-def _classify_vendor(kind: str, code: int, message: str) -> Classification:
-    vendor = _VENDOR_NAMES[kind]
-    detail = f"{vendor} {code}" + (f" {message}" if message else "")
-    if code == 0:
-        return Classification("ok", f"{vendor} 0")
-    if kind == "feishu" and code == 9499:
-        if "too many" in message.lower():
-            return Classification("transient", f"rate limited: {detail}")
-        return Classification("permanent", f"bad request (malformed or over 20 KB): {detail}")
-    if code in _TRANSIENT_CODES[kind]:
-        return Classification("transient", f"{_TRANSIENT_CODES[kind][code]}: {detail}")
-    known = _PERMANENT_CODES[kind].get(code)
-    return Classification("permanent", f"{known}: {detail}" if known else detail)
-
-
-def classify_response(kind: str, status_code: int | None, body: bytes = b"") -> Classification:
-    """Whether a send worked, may work later, or will not work until someone fixes the channel.
-
-    ``status_code`` None means no answer (timeout, connection refused, TLS error): transient.
-    HTTP 408, 425, 429 and 5xx are transient. The robots answer HTTP 200 with their own code in
-    the JSON (``errcode`` for WeCom and DingTalk, ``code`` or ``StatusCode`` for Feishu, which
-    also uses HTTP 400 for some), so that code decides for them; a robot's 2xx without a
-    readable code is treated as transient (an unknown fate: a duplicate beats a lost alarm).
-    """
-    if kind not in KINDS:
-        raise ValueError(f"unknown channel kind {kind!r}")
-    if status_code is None:
-        return Classification("transient", "no response (timeout or connection error)")
-    if status_code in (408, 425, 429) or status_code >= 500:
-        return Classification("transient", f"HTTP {status_code}")
-    if kind in ROBOT_KINDS:
-        result = _vendor_result(kind, body)
-        if result is not None:
-            return _classify_vendor(kind, *result)
-        if 200 <= status_code < 300:
-            return Classification("transient", f"HTTP {status_code} without a readable result")
-    if 200 <= status_code < 300:
-        return Classification("ok", f"HTTP {status_code}")
-    if 300 <= status_code < 400:
-        return Classification("permanent", f"HTTP {status_code} redirect (not followed)")
-    return Classification("permanent", f"HTTP {status_code}")

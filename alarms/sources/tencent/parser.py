@@ -9,13 +9,28 @@ in ``extras`` in the payload's own nesting, so nothing Tencent sent is lost.
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from ..base import Kind, NotAnAlarm, Notification, Status
+from .values import (
+    Fields as _Fields,
+)
+from .values import (
+    as_seconds as _as_seconds,
+)
+from .values import (
+    as_text as _as_text,
+)
+from .values import (
+    describe as _describe,
+)
+from .values import (
+    is_blank as _is_blank,
+)
+from .values import (
+    parse_time as _parse_time,
+)
 
 SOURCE = "tencent"
 
@@ -54,43 +69,8 @@ _INSTANCE_ID_KEYS = (
 )
 _LISTENER_PORT_KEYS = ("vport", "loadBalancerPort", "port")
 
-_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})"  # local date and time
-    r"(?:[.,](\d+))?"  # optional fractional seconds
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?",  # optional offset
-    re.ASCII | re.IGNORECASE,
-)
-_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})?", re.ASCII)
-_NUMBER = re.compile(r"[+-]?\d+(?:\.\d*)?", re.ASCII)
-# A duration or period beyond a century is corrupt data, not a measurement.
-_MAX_SECONDS = int(timedelta(days=36525).total_seconds())
 # Values Tencent sends in recoverTime while an alarm is unresolved (or can never resolve).
 _NO_RECOVERY = frozenset({"", "0"})
-
-
-class _Fields:
-    """One JSON object of the payload that remembers which keys were used; the rest are extras."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.used: set[str] = set()
-
-    def raw(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def mark(self, key: str) -> None:
-        self.used.add(key)
-
-    def text(self, key: str) -> str:
-        """The value as trimmed text, "" when absent; a non-scalar value is left for extras."""
-        text = _as_text(self.data.get(key))
-        if text is None:
-            return ""
-        self.used.add(key)
-        return text
-
-    def leftovers(self) -> dict[str, Any]:
-        return {key: value for key, value in self.data.items() if key not in self.used}
 
 
 def parse_notification(payload: dict[str, Any], *, default_tz: tzinfo) -> Notification:
@@ -168,68 +148,6 @@ def _object(fields: _Fields, key: str, label: str | None = None) -> dict[str, An
     return value
 
 
-def _as_text(value: Any) -> str | None:
-    """Trimmed text of a JSON scalar ("" for null); None for booleans, arrays and objects."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return _int_text(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        # 95.0 and 95 are the same threshold; do not show "95.0".
-        return _int_text(int(value)) if value.is_integer() else repr(value)
-    return None
-
-
-def _int_text(value: int) -> str | None:
-    try:
-        return str(value)
-    except ValueError:  # beyond Python's int-to-str digit limit
-        return None
-
-
-def _as_seconds(value: Any) -> int | None:
-    """Whole seconds from a number or numeric string; None for blanks, garbage, < 0 or > 100 y."""
-    number: int | float | Decimal
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = value
-    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        number = Decimal(value.strip())
-    else:
-        return None
-    if isinstance(number, float) and not math.isfinite(number):
-        return None
-    if not 0 <= number <= _MAX_SECONDS:
-        return None
-    return int(number)
-
-
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _describe(value: Any) -> str:
-    """A short, safe description of a value for error messages (never a full repr)."""
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        return repr(shown)
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "null"}[value]
-    text = _as_text(value)
-    return text if text and len(text) <= 40 else "a number"
-
-
 # --- status, kind and times --------------------------------------------------------------------
 
 
@@ -255,39 +173,6 @@ def _kind(top: _Fields, conditions: _Fields) -> Kind:
         return "event"
     # Bodies without alarmType predate event alarms (2018 format), so they are metric alarms.
     return "metric"
-
-
-def _parse_time(value: Any, default_tz: tzinfo) -> datetime | None:
-    """A Tencent time string as an aware UTC datetime; None when it is not a valid time."""
-    if not isinstance(value, str):
-        return None
-    match = _TIME.fullmatch(value.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        # An explicit offset is the truth; otherwise Tencent sent the account's local time.
-        zone = _offset(offset) if offset else default_tz
-        local = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), microsecond
-        )
-        return local.replace(tzinfo=zone).astimezone(UTC)
-    except (ValueError, OverflowError):  # 2021-02-30, 25:00, or out of datetime's range
-        return None
-
-
-def _offset(text: str) -> tzinfo:
-    if text.upper() == "Z":
-        return UTC
-    match = _OFFSET.fullmatch(text)
-    if match is None:
-        raise ValueError(f"bad offset {text!r}")
-    sign, hours, minutes = match.groups()
-    if int(minutes or 0) >= 60:
-        raise ValueError(f"bad offset {text!r}")
-    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-    return timezone(-delta if sign == "-" else delta)  # raises ValueError beyond ±24 h
 
 
 def _first_occurred_at(top: _Fields, default_tz: tzinfo) -> datetime:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alarms.notify.message import OutboundAlarm
 
 FIRST = datetime(2026, 12, 3, 7, 52, tzinfo=UTC)  # 15:52 in Shanghai
 BASE_URL = "https://hub.example.com"
+NOW = FIRST + timedelta(minutes=5)  # 2026-12-03T07:57:00Z: a send time
+DINGTALK_URL = "https://oapi.dingtalk.com/robot/send?access_token=0123abcd"
+FEISHU_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/00000000-0000-0000-0000-000000000000"
+WECOM_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=00000000-1111-2222"
+# Payload text that tries every injection the robots' markdown would honour.
+HOSTILE = (
+    "<@all> [x](http://evil) ![img](http://evil/p.png) <at id=all></at> "
+    '<font color="warning">red</font> **bold** `code` ~~gone~~ | a | b | &lt;@all&gt; '
+    "\\[esc\\](http://evil)\n# heading\r\n> quote www.evil.example \u202eSPOOF"
+)
 
 
 def api_fields(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Per-kind outbound requests, digests and vendor answers: pure, no network."""
+"""Per-kind outbound requests: pure, no network."""
 
 from __future__ import annotations
 
@@ -14,24 +14,23 @@ from alarms.notify.formats import (
     DINGTALK_TEXT_MAX_BYTES,
     FEISHU_BODY_MAX_BYTES,
     WECOM_MARKDOWN_MAX_BYTES,
-    board_url,
-    build_digest_request,
     build_feishu_request,
     build_request,
-    classify_response,
     fit_markdown,
-    render_digest,
     truncate_utf8,
 )
 from alarms.notify.message import OutboundAlarm, RenderedMessage, render_message
 from alarms.notify.signing import dingtalk_sign, feishu_sign, webhook_signature
-from tests.unit.notify.factories import BASE_URL, FIRST, api_fields, make_alarm
+from tests.unit.notify.factories import (
+    DINGTALK_URL,
+    FEISHU_URL,
+    NOW,
+    WECOM_URL,
+    api_fields,
+    make_alarm,
+)
 
-NOW = FIRST + timedelta(minutes=5)  # 2026-12-03T07:57:00Z
 NOW_S = 1796284620
-DINGTALK_URL = "https://oapi.dingtalk.com/robot/send?access_token=0123abcd"
-FEISHU_URL = "https://open.feishu.cn/open-apis/bot/v2/hook/00000000-0000-0000-0000-000000000000"
-WECOM_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=00000000-1111-2222"
 
 
 def huge_alarm() -> OutboundAlarm:
@@ -315,170 +314,3 @@ def test_robot_bodies_carry_no_injected_markup(kind: str) -> None:
     assert "<@all>" not in text
     assert "<at" not in text
     assert "[x](http" not in text
-
-
-# --- digest --------------------------------------------------------------------------------------
-
-
-def overflow() -> list[OutboundAlarm]:
-    firing = [make_alarm(id=100 + n) for n in range(30)]
-    recovered = [
-        make_alarm(id=200 + n, status="recovered", recovered_at="2026-12-03T08:00:00Z")
-        for n in range(7)
-    ]
-    return [*firing, *recovered]
-
-
-def test_digest_counts_the_overflow_in_english() -> None:
-    message = render_digest(overflow(), base_url=BASE_URL, language="en")
-
-    assert message.title == "37 more alarms in qce/cvm: 30 firing, 7 recovered"
-    assert message.lines[0] == f"**{message.title}**"
-    assert message.lines[1] == (
-        "- firing · [CPU利用率 > 80% — ins-xxx](https://hub.example.com/alarms/100/)"
-    )
-    assert len(message.lines) == 1 + 10 + 1
-    assert message.lines[-1] == "… and 27 more"
-    assert message.url == "https://hub.example.com/?namespace=qce%2Fcvm"
-    assert message.link_text == "Open the board"
-    assert message.tone == "danger"
-
-
-def test_digest_in_chinese() -> None:
-    message = render_digest(overflow(), base_url=BASE_URL, language="zh-hans")
-
-    assert message.title == "qce/cvm 另有 37 条告警：30 条告警中，7 条已恢复"
-    assert message.lines[-1] == "…… 另有 27 条"
-    assert message.link_text == "查看告警列表"
-
-
-def test_digest_counts_each_alarm_once_in_its_latest_state() -> None:
-    trigger = make_alarm(id=1)
-    recovery = make_alarm(id=1, status="recovered", recovered_at="2026-12-03T08:00:00Z")
-
-    message = render_digest([trigger, recovery], base_url=BASE_URL, language="en")
-
-    assert message.title == "1 more alarm in qce/cvm: 1 recovered"
-    assert message.url == "https://hub.example.com/?namespace=qce%2Fcvm&status=recovered"
-    assert message.tone == "ok"
-
-
-def test_board_url_repeats_namespace_and_adds_a_shared_status() -> None:
-    alarms = [
-        make_alarm(id=1, namespace="qce/cvm"),
-        make_alarm(id=2, namespace="qce/cdb"),
-        make_alarm(id=3, namespace="qce/cvm"),
-        make_alarm(id=4, namespace=""),
-    ]
-
-    assert board_url(f"{BASE_URL}/", alarms) == (
-        "https://hub.example.com/?namespace=qce%2Fcdb&namespace=qce%2Fcvm&status=firing"
-    )
-    mixed = [*alarms, make_alarm(id=5, status="recovered")]
-    assert board_url(BASE_URL, mixed) == (
-        "https://hub.example.com/?namespace=qce%2Fcdb&namespace=qce%2Fcvm"
-    )
-
-
-def test_digest_names_at_most_three_namespaces() -> None:
-    alarms = [make_alarm(id=n, namespace=f"qce/ns{n}") for n in range(5)]
-
-    message = render_digest(alarms, base_url=BASE_URL, language="en")
-
-    assert message.title == "5 more alarms in qce/ns0, qce/ns1, qce/ns2 +2: 5 firing"
-    assert message.url.count("namespace=") == 5
-
-
-def test_digest_escapes_payload_text() -> None:
-    alarm = make_alarm(instance_id="[x](http://evil)", namespace="<@all>")
-
-    message = render_digest([alarm], base_url=BASE_URL, language="en")
-
-    body = message.markdown()
-    assert "<@all>" not in body
-    assert "[x](http" not in body
-
-
-@pytest.mark.parametrize("kind", ["wecom", "dingtalk", "feishu"])
-def test_digest_request_for_each_robot(kind: str) -> None:
-    request = build_digest_request(
-        kind, overflow(), url=DINGTALK_URL, secret="s", now=NOW, base_url=BASE_URL, language="en"
-    )
-
-    assert "37 more alarms in qce/cvm: 30 firing, 7 recovered" in request.body.decode()
-    assert "https://hub.example.com/?namespace=qce%2Fcvm" in request.body.decode()
-
-
-def test_digest_is_only_for_robots_and_needs_alarms() -> None:
-    with pytest.raises(ValueError, match="robot"):
-        build_digest_request("webhook", overflow(), url="u", now=NOW, base_url=BASE_URL)
-    with pytest.raises(ValueError, match="at least one"):
-        render_digest([], base_url=BASE_URL)
-
-
-# --- vendor answers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kind", "status", "body", "outcome"),
-    [
-        # No answer at all, and the HTTP-level retryables, for every kind.
-        ("webhook", None, b"", "transient"),
-        ("wecom", None, b"", "transient"),
-        ("webhook", 429, b"", "transient"),
-        ("webhook", 503, b"<html>", "transient"),
-        ("webhook", 408, b"", "transient"),
-        ("dingtalk", 502, b"", "transient"),
-        ("webhook", 200, b"", "ok"),
-        ("webhook", 204, b"", "ok"),
-        ("webhook", 301, b"", "permanent"),
-        ("webhook", 400, b"", "permanent"),
-        ("webhook", 404, b"", "permanent"),
-        ("webhook", 410, b"", "permanent"),
-        # WeCom: HTTP 200, errcode in the JSON.
-        ("wecom", 200, b'{"errcode":0,"errmsg":"ok"}', "ok"),
-        ("wecom", 200, b'{"errcode":45009,"errmsg":"api freq out of limit"}', "transient"),
-        ("wecom", 200, b'{"errcode":-1,"errmsg":"system busy"}', "transient"),
-        ("wecom", 200, b'{"errcode":93000,"errmsg":"invalid webhook url"}', "permanent"),
-        ("wecom", 200, b'{"errcode":40058,"errmsg":"markdown.content exceed"}', "permanent"),
-        ("wecom", 200, b"not json", "transient"),
-        # DingTalk.
-        ("dingtalk", 200, b'{"errcode":0,"errmsg":"ok"}', "ok"),
-        ("dingtalk", 200, b'{"errcode":130101,"errmsg":"send too fast"}', "transient"),
-        ("dingtalk", 200, b'{"errcode":310000,"errmsg":"sign not match"}', "permanent"),
-        ("dingtalk", 200, b'{"errcode":310000,"errmsg":"keywords not in content"}', "permanent"),
-        ("dingtalk", 200, b'{"errcode":"300005","errmsg":"token is not exist"}', "permanent"),
-        ("dingtalk", 200, b'{"errcode":999999,"errmsg":"new"}', "permanent"),
-        # Feishu: "code" (or the old "StatusCode"), sometimes with HTTP 400.
-        ("feishu", 200, b'{"code":0,"msg":"success","data":{}}', "ok"),
-        ("feishu", 200, b'{"StatusCode":0,"StatusMessage":"success"}', "ok"),
-        ("feishu", 200, b'{"code":11232,"msg":"frequency limited"}', "transient"),
-        ("feishu", 400, b'{"code":9499,"msg":"too many request","data":{}}', "transient"),
-        ("feishu", 400, b'{"code":9499,"msg":"Bad Request","data":{}}', "permanent"),
-        ("feishu", 400, b'{"code":99991400,"msg":"request trigger frequency limit"}', "transient"),
-        ("feishu", 200, b'{"code":19021,"msg":"sign match fail or timestamp"}', "permanent"),
-        ("feishu", 200, b'{"code":19024,"msg":"Key Words Not Found"}', "permanent"),
-        ("feishu", 400, b"", "permanent"),
-        ("feishu", 200, b"[]", "transient"),
-    ],
-)
-def test_classify_response(kind: str, status: int | None, body: bytes, outcome: str) -> None:
-    result = classify_response(kind, status, body)
-
-    assert result.outcome == outcome
-    assert result.reason
-
-
-def test_classify_response_explains_itself() -> None:
-    outcome, reason = classify_response(
-        "dingtalk", 200, b'{"errcode":310000,"errmsg":"sign not match, more: [https://x]"}'
-    )
-
-    assert outcome == "permanent"
-    assert reason.startswith("security check failed")
-    assert "DingTalk 310000 sign not match" in reason
-
-
-def test_classify_response_refuses_an_unknown_kind() -> None:
-    with pytest.raises(ValueError, match="kind"):
-        classify_response("pager", 200, b"")

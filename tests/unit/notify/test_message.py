@@ -1,135 +1,13 @@
-"""Message rendering and markdown escaping: pure, deterministic, no database."""
+"""Message rendering: pure, deterministic, no database."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from alarms.notify.message import (
-    OutboundAlarm,
-    RenderedMessage,
-    escape_markdown,
-    format_duration,
-    format_time,
-    normalise_language,
-    plain_text,
-    render_message,
-    safe_url,
-)
-from tests.unit.notify.factories import FIRST, make_alarm
-
-HOSTILE = (
-    "<@all> [x](http://evil) ![img](http://evil/p.png) <at id=all></at> "
-    '<font color="warning">red</font> **bold** `code` ~~gone~~ | a | b | &lt;@all&gt; '
-    "\\[esc\\](http://evil)\n# heading\r\n> quote www.evil.example \u202eSPOOF"
-)
-# Markup that would be live in WeCom, DingTalk or Feishu markdown.
-LIVE_MARKUP = ("<", "[", "]", "](", "**", "`", "~~", "|", "&lt;", "\\", "\n", "\r", "\u202e")
-
-
-# --- escaping ------------------------------------------------------------------------------------
-
-
-def test_escape_markdown_neutralises_links_mentions_tags_and_formatting() -> None:
-    escaped = escape_markdown(HOSTILE, max_chars=None)
-
-    for markup in LIVE_MARKUP:
-        assert markup not in escaped, markup
-    assert "http://" not in escaped  # bare URLs are not auto-linked either
-    assert "www." not in escaped
-    # Still readable: the look-alikes keep the words.
-    assert "＜@all>" in escaped
-    assert "［x］" in escaped
-    assert "SPOOF" in escaped
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["# heading", "> quote", "- item", "+ item", "=== underline", "1. first", "2) second"],
-)
-def test_escape_markdown_defuses_a_leading_block_marker(value: str) -> None:
-    escaped = escape_markdown(value)
-
-    assert escaped.startswith("\u200b")
-    assert escaped[1:] == value
-
-
-def test_escape_markdown_keeps_ordinary_names_as_they_are() -> None:
-    for name in ("web_server_01", "ins-8x2k", "生产 CPU (广州)", "CPU > 80%", "a.b:c/d@e"):
-        assert escape_markdown(name) == name
-
-
-def test_escape_markdown_bounds_the_length() -> None:
-    escaped = escape_markdown("长" * 500, max_chars=200)
-
-    assert len(escaped) == 200
-    assert escaped.endswith("…")
-
-
-def test_plain_text_is_one_line_without_controls_or_lone_surrogates() -> None:
-    text = plain_text("a\nb\tc\x00d\u202ee \ud800 f")
-
-    assert text == "a b cde \ufffd f"
-    text.encode("utf-8")  # never raises
-
-
-@given(st.text())
-def test_escaped_text_never_carries_live_markup(value: str) -> None:
-    escaped = escape_markdown(value, max_chars=None)
-
-    for markup in LIVE_MARKUP:
-        assert markup not in escaped
-    escaped.encode("utf-8")
-
-
-def test_safe_url_keeps_a_link_from_ending_early() -> None:
-    url = safe_url("https://hub.example.com/alarms/7/?q=a b)(<x>")
-
-    assert url == "https://hub.example.com/alarms/7/?q=a%20b%29%28%3Cx%3E"
-
-
-# --- time and duration ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("tz", "label"),
-    [
-        ("Asia/Shanghai", "2026-12-03 15:52 CST"),
-        ("UTC", "2026-12-03 07:52 UTC"),
-        ("Asia/Singapore", "2026-12-03 15:52 +08:00"),  # no abbreviation: the offset
-        ("Asia/Kathmandu", "2026-12-03 13:37 +05:45"),
-    ],
-)
-def test_format_time_labels_the_zone(tz: str, label: str) -> None:
-    assert format_time(FIRST, tz) == label
-
-
-@pytest.mark.parametrize(
-    ("seconds", "zh", "en"),
-    [
-        (0, "0 秒", "0 s"),
-        (45, "45 秒", "45 s"),
-        (14 * 60 + 59, "14 分钟", "14 min"),
-        (2 * 3600, "2 小时", "2 h"),
-        (2 * 3600 + 5 * 60, "2 小时 5 分钟", "2 h 5 min"),
-        (3 * 86400 + 4 * 3600 + 7, "3 天 4 小时", "3 d 4 h"),
-        (-5, "0 秒", "0 s"),
-    ],
-)
-def test_format_duration(seconds: int, zh: str, en: str) -> None:
-    assert format_duration(seconds, "zh-hans") == zh
-    assert format_duration(seconds, "en") == en
-
-
-def test_normalise_language_maps_django_codes() -> None:
-    assert normalise_language("zh-hans") == "zh-hans"
-    assert normalise_language("zh-CN") == "zh-hans"
-    assert normalise_language("en-us") == "en"
-    assert normalise_language(None) == "en"
-
+from alarms.notify.message import OutboundAlarm, RenderedMessage, render_message
+from tests.unit.notify.factories import FIRST, HOSTILE, make_alarm
 
 # --- the snapshot --------------------------------------------------------------------------------
 
