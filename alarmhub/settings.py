@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import environ
 from celery.schedules import crontab
@@ -20,7 +21,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-def _get(name: str, cast: type, default: object) -> object:
+_T = TypeVar("_T")
+
+
+def _get(name: str, cast: type[_T], default: _T) -> _T:
     """Read one variable; a malformed value stops start-up with a message naming it."""
     try:
         return env.get_value(name, cast=cast, default=default)
@@ -74,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "alarms.console.timezone.ConsoleTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -115,7 +120,7 @@ if DATABASES["default"].get("ENGINE") not in (
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections with a health check survive a database restart gracefully.
-    DATABASES["default"]["CONN_MAX_AGE"] = int(_get("DATABASE_CONN_MAX_AGE", int, 60))  # type: ignore[arg-type]
+    DATABASES["default"]["CONN_MAX_AGE"] = int(_get("DATABASE_CONN_MAX_AGE", int, 60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -170,14 +175,14 @@ _secure_cookies = bool(_get("DJANGO_SECURE_COOKIES", bool, not DEBUG))
 SESSION_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_SECURE = _secure_cookies
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = int(_get("DJANGO_SECURE_HSTS_SECONDS", int, 0 if DEBUG else 31536000))  # type: ignore[arg-type]
+SECURE_HSTS_SECONDS = int(_get("DJANGO_SECURE_HSTS_SECONDS", int, 0 if DEBUG else 31536000))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = bool(_get("DJANGO_SECURE_HSTS_PRELOAD", bool, False))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
-# Health probes come from load balancers over plain HTTP; never redirect them.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes and loopback Prometheus scrapes come over plain HTTP; never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SILENCED_SYSTEM_CHECKS: list[str] = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
 if not SECURE_SSL_REDIRECT:
     # The operator chose plain HTTP explicitly (DJANGO_SECURE_SSL_REDIRECT=False).
@@ -198,6 +203,10 @@ ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS
 ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
 ALARMHUB_FLAPPING_WINDOW_SECONDS = _positive_int("ALARMHUB_FLAPPING_WINDOW_SECONDS", 3600)
 ALARMHUB_DEFAULT_TIMEZONE = env.str("ALARMHUB_DEFAULT_TIMEZONE", default="Asia/Shanghai")
+# Most rows one alarm export returns (the response says when it was cut).
+ALARMHUB_EXPORT_MAX_ROWS = _positive_int("ALARMHUB_EXPORT_MAX_ROWS", 100_000)
+# Bearer token for GET /metrics; unset, /metrics answers loopback clients only.
+ALARMHUB_METRICS_TOKEN = env.str("ALARMHUB_METRICS_TOKEN", default="")
 # Django rejects request bodies above this before our view can answer 413; keep it above ours.
 DATA_UPLOAD_MAX_MEMORY_SIZE = ALARMHUB_MAX_BODY_BYTES + 1024
 
@@ -291,13 +300,53 @@ CACHES = {
     }
 }
 
+# Callback tokens never reach a log (alarmhub/logredact.py): every handler filters records and
+# formats through the redacting formatter (tracebacks too). Django's own "django" and
+# "django.server" handlers are replaced by ours so that none is left unfiltered, and the filter
+# also sits on django.request itself so that handlers added later (Sentry, caplog) see redacted
+# records.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_tokens": {"()": "alarmhub.logredact.RedactCallbackTokens"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "alarmhub.logredact.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_tokens"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 TESTING = "pytest" in sys.modules

@@ -1,11 +1,15 @@
-"""System checks for AlarmHub's own invariants (ids alarmhub.W001...)."""
+"""System checks for AlarmHub's own invariants (ids alarmhub.E001, alarmhub.W001...)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.contrib.staticfiles.storage import ManifestFilesMixin
+from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 
 @register(Tags.compatibility, deploy=True)
@@ -31,3 +35,46 @@ def check_production_shape(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         )
     return warnings
+
+
+# Commands that serve or check pages; every other command (migrate, collectstatic itself,
+# create_callback_endpoint) must keep working before static files are collected.
+_COMMANDS_THAT_SERVE_PAGES = frozenset({"check", "runserver"})
+
+
+def _running_a_command_that_serves_no_pages() -> bool:
+    program, *args = sys.argv or [""]
+    return (
+        Path(program).name == "manage.py"
+        and bool(args)
+        and (args[0] not in _COMMANDS_THAT_SERVE_PAGES)
+    )
+
+
+@register()
+def check_static_manifest(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """A manifest storage without its manifest makes every page answer 500: say so up front."""
+    if settings.DEBUG or _running_a_command_that_serves_no_pages():
+        return []
+    backend = settings.STORAGES.get("staticfiles", {}).get("BACKEND", "")
+    try:
+        storage_class = import_string(backend)
+    except ImportError:
+        return []  # Django's own storage checks report a bad backend path
+    if not (isinstance(storage_class, type) and issubclass(storage_class, ManifestFilesMixin)):
+        return []
+    options: Any = settings.STORAGES["staticfiles"].get("OPTIONS") or {}
+    if not isinstance(options, dict):
+        return []
+    root = options.get("location") or settings.STATIC_ROOT
+    manifest_name = options.get("manifest_name") or storage_class.manifest_name
+    if root and (Path(root) / manifest_name).is_file():
+        return []
+    return [
+        Error(
+            f"No static files manifest ({manifest_name}) in STATIC_ROOT ({root}): with DEBUG "
+            "off every page would answer 500 with 'Missing staticfiles manifest entry'.",
+            hint="Run `python manage.py collectstatic --noinput` before starting the web server.",
+            id="alarmhub.E001",
+        )
+    ]

@@ -6,9 +6,16 @@ constants (templates use ``perms.alarms.<codename>``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.core.exceptions import PermissionDenied
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    # Who acts: a user (possibly anonymous when a view forgot to require a login, which the
+    # checks below then refuse). `request.user` has this type; None means AlarmHub itself.
+    Actor: TypeAlias = User | AnonymousUser
 
 VIEW_ALARM = "alarms.view_alarm"
 ACKNOWLEDGE_ALARM = "alarms.acknowledge_alarm"
@@ -40,13 +47,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def check_can_acknowledge(actor: Any | None) -> None:
+def check_can_acknowledge(actor: Actor | None) -> None:
     """Raise PermissionDenied unless ``actor`` may (un)acknowledge; None is the system."""
     if actor is not None and not actor.has_perm(ACKNOWLEDGE_ALARM):
         raise PermissionDenied("You may not acknowledge alarms.")
 
 
-def check_can_annotate(actor: Any | None) -> None:
+def check_can_annotate(actor: Actor | None) -> None:
     """Raise PermissionDenied unless ``actor`` may add notes; None is the system."""
     if actor is not None and not actor.has_perm(ANNOTATE_ALARM):
         raise PermissionDenied("You may not add notes to alarms.")

@@ -17,7 +17,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import QuerySet
 
 from .choices import DeliveryStatus
-from .models import Delivery
+from .models import Delivery, Heartbeat
 from .pipeline import retention, sweep
 from .pipeline.process import TRANSIENT_DB_ERRORS, reset_for_reprocessing, run_delivery
 
@@ -53,7 +53,10 @@ def process_delivery(delivery_id: int) -> str:
 
 @shared_task(name="alarms.tasks.requeue_stranded_deliveries")
 def requeue_stranded_deliveries() -> int:
-    return sweep.requeue_stranded(enqueue=enqueue_delivery).requeued
+    requeued = sweep.requeue_stranded(enqueue=enqueue_delivery).requeued
+    # Beat's heartbeat (alarmhub_last_sweep_timestamp_seconds): recorded after a sweep that ran.
+    Heartbeat.beat(Heartbeat.SWEEP)
+    return requeued
 
 
 @shared_task(name="alarms.tasks.prune_old_deliveries")

@@ -23,7 +23,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -259,7 +259,7 @@ def alarm_row(
     pk: int,
     rng: random.Random,
     base: datetime,
-    fleet: list[dict[str, Any]],
+    fleet: Sequence[Mapping[str, Any]],
     policies: dict[str, list[int]],
     user_id: int | None,
 ) -> dict[str, Any]:
@@ -268,7 +268,7 @@ def alarm_row(
     instance = fleet[rng.randrange(len(fleet))]
     namespace = instance["namespace"]
     metrics, event_names = NS_INFO[namespace]
-    candidates = policies.get(namespace) or [None]
+    candidates: Sequence[int | None] = policies.get(namespace) or [None]
     is_event = bool(event_names) and rng.random() < 0.3
     subject = rng.choice(event_names if is_event else metrics)
     level = rng.choice(LEVELS)

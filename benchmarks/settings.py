@@ -8,11 +8,12 @@ WhiteNoise storage, without spending seconds pre-compressing files the benchmark
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from alarmhub.settings import *  # noqa: F403
 from alarmhub.settings import STORAGES
 
-STATIC_ROOT = os.environ["ALARMHUB_BENCH_STATIC_ROOT"]
+STATIC_ROOT = Path(os.environ["ALARMHUB_BENCH_STATIC_ROOT"])
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -101,7 +101,7 @@ class Stack:
         )
         with ThreadPoolExecutor(max_workers=4) as pool:
             with self._step("PostgreSQL + Redis + collectstatic (in parallel)"):
-                jobs = [
+                jobs: list[Future[Any]] = [
                     pool.submit(self.postgres.start),
                     pool.submit(self.redis.start),
                     pool.submit(manage, self.env, "collectstatic", "--noinput", timeout=180),

@@ -4,6 +4,8 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from ..ingress.callback import CallbackView
+from .export import AlarmExportView
+from .stats import StatsView
 from .views import (
     AlarmViewSet,
     CallbackEndpointViewSet,
@@ -29,5 +31,8 @@ urlpatterns = [
     re_path(r"^callbacks/(?P<token>[^/]+)/?$", CallbackView.as_view(), name="callback"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(), name="docs"),
+    path("stats/", StatsView.as_view(), name="stats"),
+    # Before the router: `alarms/<id>/` takes digits only, but keep the order obvious.
+    path("alarms/export/", AlarmExportView.as_view(), name="alarm-export"),
     *router.urls,
 ]

@@ -7,8 +7,8 @@ Errors from the services map onto HTTP in one place, ``alarms.api.exceptions.exc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
 from django.db.models import Prefetch, QuerySet
@@ -21,9 +21,14 @@ from drf_spectacular.utils import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
+from rest_framework.pagination import BasePagination
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,6 +49,7 @@ from ..permissions import (
     ANNOTATE_ALARM,
     VIEW_ALARM,
     VIEW_CALLBACK_ENDPOINT,
+    VIEW_DELIVERY,
     VIEW_INSTANCE,
     VIEW_POLICY,
 )
@@ -72,6 +78,10 @@ from .serializers import (
     NoteSerializer,
     PolicySerializer,
 )
+
+if TYPE_CHECKING:
+    # Stub-only alias: a permission class or a composition such as `IsAuthenticated & IsStaff`.
+    from rest_framework.permissions import _PermissionClass
 
 T = TypeVar("T")
 
@@ -105,11 +115,12 @@ THROTTLED = {429: OpenApiResponse(OpenApiTypes.OBJECT, description="Too many wri
 class ApiViewSetMixin:
     """Authentication, pagination and the fail-closed permission table shared by every view."""
 
-    authentication_classes = AUTHENTICATION_CLASSES
-    permission_classes = [IsAuthenticated, HasActionPermissions]
-    pagination_class = KeysetCursorPagination
+    # Typed as APIView declares them, so the mixin and the view bases agree.
+    authentication_classes: Sequence[type[BaseAuthentication]] = AUTHENTICATION_CLASSES
+    permission_classes: Sequence[_PermissionClass] = [IsAuthenticated, HasActionPermissions]
+    pagination_class: type[BasePagination] | None = KeysetCursorPagination
     # JSON only: one request format to document, validate and fuzz.
-    parser_classes = [JSONParser]
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
     # Digits only, so `alarms/acknowledge/` can never be read as an alarm id.
     lookup_value_regex = r"[0-9]{1,18}"
     action_permissions: dict[str, Iterable[str]] = {}
@@ -164,7 +175,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
             queryset = Alarm.objects.only("pk")
         return queryset
 
-    def filter_queryset(self, queryset: QuerySet[Alarm]) -> QuerySet[Alarm]:
+    def filter_queryset(self, queryset: QuerySet[Alarm, T]) -> QuerySet[Alarm, T]:
         # List filters only: `?status=...` on a detail or action URL must not turn it into a 404.
         if self.action != "list":
             return queryset
@@ -188,7 +199,7 @@ class AlarmViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def _validated(serializer_class: type[BaseSerializer], data: Any) -> dict[str, Any]:
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data  # type: ignore[return-value]
+        return serializer.validated_data
 
     @extend_schema(
         summary="Acknowledge an alarm",
@@ -320,14 +331,19 @@ class CallbackEndpointViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
     action_permissions = {"*": [VIEW_CALLBACK_ENDPOINT]}
 
 
-@_read_only_schema("deliveries (staff only)", DeliverySerializer)
+@_read_only_schema("deliveries (staff with view_delivery only)", DeliverySerializer)
 class DeliveryViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """Raw callback deliveries, newest first: staff only."""
+    """Raw callback deliveries, newest first: staff with ``view_delivery`` only.
+
+    Both, like the admin: staff alone is not a role, and a Viewer who is not staff never sees
+    raw bodies (they can hold anything a sender posted).
+    """
 
     queryset = with_alarm_ids(Delivery.objects.all())
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilterSet
-    permission_classes = [IsAuthenticated, IsStaff]
+    permission_classes = [IsAuthenticated, IsStaff, HasActionPermissions]
+    action_permissions = {"*": [VIEW_DELIVERY]}
     cursor_ordering = ("-received_at", "-id")
 
 
@@ -335,10 +351,11 @@ class DeliveryViewSet(ApiViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class SchemaView(SpectacularAPIView):
-    """The OpenAPI 3 document; like every page but the callback, it needs a login."""
+    """The OpenAPI 3 document: for users with a role (``view_alarm``), like the API it describes."""
 
     authentication_classes = AUTHENTICATION_CLASSES
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, HasActionPermissions]
+    action_permissions = {"*": [VIEW_ALARM]}
 
 
 def _sidecar_installed() -> bool:
@@ -350,7 +367,8 @@ class DocsView(SpectacularSwaggerView):
     (no CDN needed on an offline network); otherwise drf-spectacular's CDN default."""
 
     authentication_classes = AUTHENTICATION_CLASSES
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, HasActionPermissions]
+    action_permissions = {"*": [VIEW_ALARM]}
     url_name = "api:schema"
 
     @staticmethod

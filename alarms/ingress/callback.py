@@ -33,6 +33,21 @@ from ..services.endpoints import hash_token
 
 logger = logging.getLogger(__name__)
 
+# What reading a malformed or cut-off body raises: Django's UnreadablePostError and socket errors
+# are OSErrors, gunicorn's NoMoreData is an IOError, its chunk errors (InvalidChunkSize,
+# ChunkMissingTerminator) derive from its ParseException, and some servers raise ValueError.
+_BODY_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError)
+try:
+    from gunicorn.http.errors import ParseException
+except ImportError:  # gunicorn is the production server, not a requirement of the app
+    pass
+else:
+    _BODY_READ_ERRORS += (ParseException,)
+
+
+class UnreadableBody(Exception):
+    """The request body could not be read as the framing promised (a client error: 400)."""
+
 
 class RawBodyParser(BaseParser):
     """Accept any Content-Type; the view reads the raw bytes itself."""
@@ -81,14 +96,18 @@ def _read_body(request: Request, limit: int) -> bytes | None:
 
     Django reads nothing without a Content-Length, so a chunked body would look empty and be
     mistaken for Tencent's URL check: read it from the server's terminated input instead.
+    Raises UnreadableBody when the framing is broken (bad chunk size, connection cut short).
     """
     meta = request.META
     chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
-    if chunked and not meta.get("CONTENT_LENGTH"):
-        if not meta.get("wsgi.input_terminated"):
-            return None
-        return meta["wsgi.input"].read(limit + 1)
-    return request._request.read(limit + 1)
+    try:
+        if chunked and not meta.get("CONTENT_LENGTH"):
+            if not meta.get("wsgi.input_terminated"):
+                return None
+            return meta["wsgi.input"].read(limit + 1)
+        return request._request.read(limit + 1)
+    except _BODY_READ_ERRORS as exc:
+        raise UnreadableBody(type(exc).__name__) from exc
 
 
 def _session_id(payload: dict[str, Any]) -> str:
@@ -144,12 +163,24 @@ class CallbackView(APIView):
         if isinstance(endpoint, Response):
             return endpoint
         limit = settings.ALARMHUB_MAX_BODY_BYTES
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > limit:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        # Django reads an unparsable Content-Length as 0: the body would be taken for Tencent's
+        # empty URL check and answered 200 without being stored. isascii: "²".isdigit() is True.
+        if declared and not (declared.isascii() and declared.isdigit()):
+            return _error(status.HTTP_400_BAD_REQUEST, "invalid Content-Length header")
+        if declared and int(declared) > limit:
             return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
-        body = _read_body(request, limit)
+        try:
+            body = _read_body(request, limit)
+        except UnreadableBody as exc:
+            # The client's framing is broken: a 400, never a 500 (§4 allows only 503).
+            logger.info("unreadable callback body for endpoint %s: %s", endpoint.id, exc)
+            return _error(status.HTTP_400_BAD_REQUEST, "malformed or truncated request body")
         if body is None:
             return _error(status.HTTP_411_LENGTH_REQUIRED, "send a Content-Length header")
+        if declared and len(body) < int(declared):
+            # The connection closed early: storing a cut-off body would lose the alarm silently.
+            return _error(status.HTTP_400_BAD_REQUEST, "body shorter than its Content-Length")
         if len(body) > limit:
             return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body exceeds {limit} bytes")
         if not body.strip():

@@ -10,5 +10,15 @@ from .alarms import Alarm, AlarmEvent, Note
 from .catalogue import Instance, Policy
 from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
+from .ops import Heartbeat
 
-__all__ = ["Alarm", "AlarmEvent", "CallbackEndpoint", "Delivery", "Instance", "Note", "Policy"]
+__all__ = [
+    "Alarm",
+    "AlarmEvent",
+    "CallbackEndpoint",
+    "Delivery",
+    "Heartbeat",
+    "Instance",
+    "Note",
+    "Policy",
+]

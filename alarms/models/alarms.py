@@ -176,10 +176,6 @@ class AlarmEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_type_display()} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"
 
-    @property
-    def actor_label(self) -> str:
-        return self.actor.get_username() if self.actor else "system"
-
 
 class Note(models.Model):
     """An operator's annotation on an alarm."""

@@ -105,6 +105,7 @@ def _snapshot(n: Notification) -> dict[str, Any]:
     last_notified = n.recovered_at or (
         n.first_occurred_at + timedelta(seconds=n.duration_seconds or 0)
     )
+    duration: int | None
     if n.status == "recovered" and n.recovered_at is not None:
         duration = int((n.recovered_at - n.first_occurred_at).total_seconds())
     else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -12,24 +13,26 @@ from ..choices import EventType
 from ..models import Alarm, AlarmEvent, Note
 from ..permissions import check_can_acknowledge, check_can_annotate
 
-# Who acts: a user (possibly anonymous when a view forgot to require a login, which the
-# permission checks then refuse), or None for AlarmHub itself.
-User = AbstractBaseUser | AnonymousUser
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from ..permissions import Actor
 
 
-def _actor_or_none(actor: User | None) -> AbstractBaseUser | None:
-    return actor if actor is not None and actor.is_authenticated else None  # type: ignore[return-value]
+def _actor_or_none(actor: Actor | None) -> User | None:
+    # `is_authenticated` is Literal[True] on users and Literal[False] on AnonymousUser: it narrows.
+    return actor if actor is not None and actor.is_authenticated else None
 
 
 @transaction.atomic
-def acknowledge_alarm(*, alarm: Alarm, actor: User | None, note: str = "") -> Alarm:
+def acknowledge_alarm(*, alarm: Alarm, actor: Actor | None, note: str = "") -> Alarm:
     """Acknowledge an alarm (idempotent: acknowledging twice keeps the first acknowledgement)."""
     check_can_acknowledge(actor)
     user = _actor_or_none(actor)
     locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
     if locked.acknowledged_at is None:
         locked.acknowledged_at = timezone.now()
-        locked.acknowledged_by = user  # type: ignore[assignment]
+        locked.acknowledged_by = user
         fields = ["acknowledged_at", "acknowledged_by", "updated_at"]
         if locked.first_acknowledged_at is None:
             locked.first_acknowledged_at = locked.acknowledged_at
@@ -47,7 +50,7 @@ def acknowledge_alarm(*, alarm: Alarm, actor: User | None, note: str = "") -> Al
 
 
 @transaction.atomic
-def unacknowledge_alarm(*, alarm: Alarm, actor: User | None) -> Alarm:
+def unacknowledge_alarm(*, alarm: Alarm, actor: Actor | None) -> Alarm:
     check_can_acknowledge(actor)
     user = _actor_or_none(actor)
     locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
@@ -59,7 +62,7 @@ def unacknowledge_alarm(*, alarm: Alarm, actor: User | None) -> Alarm:
     return locked
 
 
-def bulk_acknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
+def bulk_acknowledge(*, alarm_ids: list[int], actor: Actor | None) -> int:
     """Acknowledge many alarms; returns how many changed (already-acknowledged ones don't)."""
     check_can_acknowledge(actor)
     changed = 0
@@ -70,7 +73,7 @@ def bulk_acknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
     return changed
 
 
-def bulk_unacknowledge(*, alarm_ids: list[int], actor: User | None) -> int:
+def bulk_unacknowledge(*, alarm_ids: list[int], actor: Actor | None) -> int:
     check_can_acknowledge(actor)
     changed = 0
     for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=False).only("pk"):
@@ -83,7 +86,7 @@ MAX_NOTE_LENGTH = 10000
 
 
 @transaction.atomic
-def add_note(*, alarm: Alarm, author: User | None, text: str) -> Note:
+def add_note(*, alarm: Alarm, author: Actor | None, text: str) -> Note:
     check_can_annotate(author)
     text = text.strip()
     if not text:

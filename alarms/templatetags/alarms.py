@@ -17,13 +17,36 @@ from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
+from alarms import display
 from alarms.choices import AlarmStatus
 from alarms.permissions import VIEW_ALARM
 from alarms.selectors.alarms import firing_counts_by_namespace
 
 register = template.Library()
 
-EMPTY_VALUE = "__empty__"  # alarms.admin.EMPTY_VALUE (not imported: admin imports are heavy)
+
+@register.filter
+def condition_text(alarm: Any) -> str:
+    """``{{ alarm|condition_text }}``: ``CPU utilization 95.5 > 80%``, or the event's name."""
+    return display.condition_text(alarm)
+
+
+@register.filter
+def actor_label(user: Any) -> str:
+    """``{{ event.actor|actor_label }}``: the username, or "system" when no user acted."""
+    return display.actor_label(user)
+
+
+@register.filter
+def humanize_duration(seconds: int | None) -> str:
+    """``{{ alarm.duration_seconds|humanize_duration }}``: ``1 h 30 min``."""
+    return display.humanize_duration(seconds)
+
+
+@register.filter
+def status_colour(value: str) -> str:
+    """``{{ alarm.status|status_colour }}``: the status's badge colour from alarms.choices."""
+    return display.status_colour(value)
 
 
 @register.inclusion_tag("admin/alarms/at_a_glance.html", takes_context=True)
@@ -32,24 +55,26 @@ def alarmhub_at_a_glance(context: template.Context) -> dict[str, Any]:
 
     The "dashboard" part of the admin index; richer panels can join this context later.
     """
+    # Imported here: the admin package registers every ModelAdmin when first imported.
+    from alarms.admin.filters import EMPTY_VALUE
+
     request = context.get("request")
     if request is None or not request.user.has_perm(VIEW_ALARM):
         return {"show": False}
     changelist = reverse("admin:alarms_alarm_changelist")
-    rows = []
+    # The alarm list speaks the API's parameter names (alarms.admin.filters).
+    firing = {"status": AlarmStatus.FIRING}
+    rows: list[dict[str, Any]] = []
     for row in firing_counts_by_namespace():
         namespace = str(row["namespace"] or "")
-        query = urlencode(
-            {"namespace": namespace or EMPTY_VALUE, "status__exact": AlarmStatus.FIRING}
-        )
+        query = urlencode({"namespace": namespace or EMPTY_VALUE, **firing})
         rows.append({"namespace": namespace, "count": row["count"], "url": f"{changelist}?{query}"})
     return {
         "show": True,
         "rows": rows,
         "total": sum(int(row["count"]) for row in rows),
-        "firing_url": f"{changelist}?{urlencode({'status__exact': AlarmStatus.FIRING})}",
-        "unacknowledged_url": f"{changelist}?"
-        + urlencode({"status__exact": AlarmStatus.FIRING, "acknowledged": "no"}),
+        "firing_url": f"{changelist}?{urlencode(firing)}",
+        "unacknowledged_url": f"{changelist}?{urlencode({**firing, 'acknowledged': 'false'})}",
     }
 
 
@@ -80,7 +105,7 @@ def cheap_date_hierarchy(cl: ChangeList) -> dict[str, Any]:
     month = _int(cl.params.get(month_field))
     day = _int(cl.params.get(day_field))
     if year and month and day:
-        return date_hierarchy(cl)  # the day level runs no query
+        return date_hierarchy(cl) or {}  # the day level runs no query
 
     def link(filters: dict[str, Any]) -> str:
         return cl.get_query_string(filters, [f"{field_name}__"])

@@ -75,6 +75,7 @@ def test_operator_filters_acknowledges_and_annotates_then_reads_it_in_chinese(
         namespace="qce/cdb",
         policy_name="MySQL CPU high",
         metric_name="cpu_use_rate",
+        metric_display_name="",
         current_value="93.5",
         threshold="80",
     )
@@ -95,7 +96,7 @@ def test_operator_filters_acknowledges_and_annotates_then_reads_it_in_chinese(
     expect(page).to_have_url(re.compile(r"namespace=qce%2Fcdb"))
     rows = page.locator("#result_list tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("cpu_use_rate 93.5 > 80 %")
+    expect(rows.first).to_contain_text("cpu_use_rate 93.5 > 80%")
     shot(page, "2-filtered")
 
     # Open it, acknowledge it, add a note.

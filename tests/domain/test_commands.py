@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -113,7 +114,7 @@ def test_create_callback_endpoint_requires_a_password_with_basic_auth_user() -> 
 # --- reprocess_deliveries ---------------------------------------------------------------------
 
 
-def alarm_state() -> list[dict[str, Any]]:
+def alarm_state() -> list[Mapping[str, Any]]:
     """Every alarm column that processing writes (not the bookkeeping timestamps)."""
     return list(
         Alarm.objects.order_by("fingerprint", "first_occurred_at").values(

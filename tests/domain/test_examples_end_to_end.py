@@ -240,7 +240,7 @@ def test_example_that_is_not_an_alarm_becomes_a_failed_delivery_with_a_clear_err
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.error.startswith(EXPECTED_FAILURES[name])
-    assert bytes(delivery.body) == fixture_bytes(name)
+    assert bytes(delivery.body or b"") == fixture_bytes(name)
     assert not Alarm.objects.exists()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,7 +199,7 @@ def test_trigger_recovery_and_late_repeat_end_like_in_order(endpoint: NewEndpoin
     for n in [sequence[2], sequence[1], sequence[0]]:
         apply(endpoint, n)
 
-    def state(e: NewEndpoint) -> dict[str, Any]:
+    def state(e: NewEndpoint) -> Mapping[str, Any]:
         return (
             Alarm.objects.filter(endpoint=e.endpoint)
             .values(
@@ -378,7 +379,7 @@ def test_non_alarm_json_is_kept_as_failed_delivery(deliver: Any) -> None:
     assert response.json() == {"sessionId": "", "retCode": 0}
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED
-    assert bytes(delivery.body) == body  # kept for a re-process after a parser fix
+    assert bytes(delivery.body or b"") == body  # kept for a re-process after a parser fix
     assert delivery.error.startswith("not a Tencent alarm: missing")
     assert delivery.processed_at is not None
     assert not Alarm.objects.exists()
@@ -550,7 +551,6 @@ def test_acknowledge_records_who_and_when_and_is_idempotent(alarm: Alarm) -> Non
     assert again.status == AlarmStatus.FIRING  # acknowledgement is orthogonal to status
     event = alarm.events.get(type=EventType.ACKNOWLEDGED)
     assert event.actor == alice
-    assert event.actor_label == "alice"
 
 
 def test_acknowledge_with_a_note_adds_the_note(alarm: Alarm) -> None:
@@ -624,7 +624,6 @@ def test_system_actions_have_no_actor(alarm: Alarm) -> None:
 
     event = alarm.events.get(type=EventType.ACKNOWLEDGED)
     assert event.actor is None
-    assert event.actor_label == "system"
 
 
 def test_bulk_acknowledge_counts_only_alarms_it_changed(endpoint: NewEndpoint) -> None:

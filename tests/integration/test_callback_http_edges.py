@@ -1,9 +1,16 @@
-"""HTTP details a real server shows and the test client cannot: chunked bodies, bare paths."""
+"""HTTP details a real server shows and the test client cannot: chunked bodies, bare paths,
+broken framing, slow clients against the shipped gunicorn config (deploy/gunicorn.conf.py)."""
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import requests
 
 from tests.integration.conftest import (
@@ -12,7 +19,9 @@ from tests.integration.conftest import (
     tencent_metric_body,
     wait_deliveries_settled,
 )
-from tests.support.services import CeleryWorker, PostgresServer, WebServer, psql
+from tests.support.services import CeleryWorker, PostgresServer, RedisServer, WebServer, psql
+
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
 
 
 def _body(session: str) -> bytes:
@@ -62,6 +71,49 @@ def test_callback_url_without_trailing_slash_is_stored_not_redirected(
     wait_deliveries_settled(callback_env["DATABASE_URL"], endpoint, 1)
 
 
+def _raw_exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
+    """Send bytes no HTTP library would send; read until the server closes."""
+    received = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        while data := sock.recv(65536):
+            received.append(data)
+    return b"".join(received)
+
+
+def _body_of(response: bytes) -> bytes:
+    """The body of a raw HTTP/1.1 response, chunked or not."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" not in head.lower():
+        return body
+    out = b""
+    while True:
+        size, _, body = body.partition(b"\r\n")
+        if int(size, 16) == 0:
+            return out
+        out, body = out + body[: int(size, 16)], body[int(size, 16) + 2 :]
+
+
+def test_malformed_chunk_size_gets_400_from_gunicorn_not_500(
+    callback_env: dict[str, str], callback_web: WebServer, endpoint_pool: EndpointPool
+) -> None:
+    # The request from issue 14 (finding 3): `zz` where a hex chunk size belongs.
+    path, endpoint = endpoint_pool.take()
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+    ).encode()
+
+    response = _raw_exchange(callback_web.port, request)
+
+    assert response.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request", response
+    assert json.loads(_body_of(response)) == {
+        "retCode": 1,
+        "error": "malformed or truncated request body",
+    }
+    assert delivery_statuses(callback_env["DATABASE_URL"], endpoint) == {}
+
+
 def test_free_text_search_has_trigram_indexes_on_postgresql(postgres: PostgresServer) -> None:
     rows = psql(postgres.url, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm'")
     assert {name for (name,) in rows} == {
@@ -72,3 +124,113 @@ def test_free_text_search_has_trigram_indexes_on_postgresql(postgres: PostgresSe
         "alarms_instance_instance_id_trgm",
         "alarms_instance_name_trgm",
     }
+
+
+# --- slow clients against deploy/gunicorn.conf.py (issue 14, finding 1) ------------------------
+
+SLOW_CLIENTS = 50
+CALLBACKS = 60
+
+
+class SlowClients:
+    """``count`` connections kept open by one thread, each sending a byte of its request every
+    ``interval`` seconds: half trickle headers, half a body to a real callback URL. A connection
+    the server closes is opened again, so the server faces ``count`` of them all the time. Stops
+    by itself after ``max_seconds``."""
+
+    def __init__(
+        self, port: int, body_path: str, count: int, interval: float = 0.5, max_seconds: float = 60
+    ) -> None:
+        self.port, self.body_path, self.count = port, body_path, count
+        self.interval, self.max_seconds = interval, max_seconds
+        self.stopping = threading.Event()
+        self.reconnects = 0
+        self.thread = threading.Thread(target=self._run, daemon=True, name="slow-clients")
+
+    def _open(self, slot: int) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if slot % 2:
+            head = f"POST {self.body_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            sock.sendall((head + "Content-Length: 100000\r\n\r\n{").encode())
+        else:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        return sock
+
+    def _run(self) -> None:
+        sockets = {slot: self._open(slot) for slot in range(self.count)}
+        deadline = time.monotonic() + self.max_seconds
+        try:
+            while not self.stopping.wait(self.interval) and time.monotonic() < deadline:
+                for slot, sock in list(sockets.items()):
+                    try:  # one more header line, or one more body byte
+                        sock.sendall(b"X-a: b\r\n" if slot % 2 == 0 else b" ")
+                    except OSError:
+                        sock.close()
+                        self.reconnects += 1
+                        sockets[slot] = self._open(slot)
+        finally:
+            for sock in sockets.values():
+                sock.close()
+
+    def __enter__(self) -> SlowClients:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def configured_web(
+    callback_env: dict[str, str],
+    postgres: PostgresServer,
+    redis_server: RedisServer,
+    integration_log_dir: Path,
+) -> Iterator[WebServer]:
+    """gunicorn started the documented way, ``-c deploy/gunicorn.conf.py`` (2 gevent workers)."""
+    server = WebServer(
+        callback_env,
+        workers=2,
+        log_dir=integration_log_dir / "configured-web",
+        extra_args=["-c", str(GUNICORN_CONF)],
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+def test_fifty_slow_clients_do_not_delay_real_callbacks(
+    callback_env: dict[str, str], configured_web: WebServer, endpoint_pool: EndpointPool
+) -> None:
+    # Under the sync worker (ALARMHUB_WORKER_CLASS=sync) the callbacks time out behind these.
+    path, endpoint = endpoint_pool.take()
+    slow_path, _ = endpoint_pool.take()
+    latencies: list[float] = []
+
+    with SlowClients(configured_web.port, slow_path, SLOW_CLIENTS) as slow:
+        time.sleep(1.5)  # every slow connection is open and mid-request
+        with requests.Session() as session:
+            for i in range(CALLBACKS):
+                started = time.monotonic()
+                response = session.post(
+                    configured_web.base_url + path, data=_body(f"slow{i:020d}"), timeout=5
+                )
+                latencies.append(time.monotonic() - started)
+                assert response.status_code == 200, response.text
+                time.sleep(0.05)
+        still_open = slow.thread.is_alive()
+
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    assert still_open
+    assert p99 < 1.0, f"p99 {p99:.3f}s; slowest {latencies[-3:]}"
+    # Every answer was a stored delivery (a session worker may already have processed some).
+    assert sum(delivery_statuses(callback_env["DATABASE_URL"], endpoint).values()) == CALLBACKS
+    # The access log names the callback by its hint only (finding 2).
+    log = configured_web.log_text()
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert f"/callbacks/{token[:6]}…/" in log
+    assert token not in log

@@ -66,7 +66,7 @@ def free_port() -> int:
 
 
 def wait_until(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float = 30.0,
     interval: float = 0.2,
     *,
@@ -103,7 +103,7 @@ def psql(url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
     import psycopg  # imported lazily so the module loads where psycopg is absent
 
     with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        cur = conn.execute(sql, params or None)  # type: ignore[arg-type]
+        cur = conn.execute(sql, params or None)
         return list(cur.fetchall()) if cur.description else []
 
 
@@ -294,6 +294,8 @@ class _Service:
 
 class _ProcessService(_Service):
     """A service that is one foreground process (plus its children) in its own process group."""
+
+    startup_timeout: float  # set by each subclass's __init__
 
     def __init__(self, log_dir: str | os.PathLike[str] | None) -> None:
         super().__init__(log_dir)

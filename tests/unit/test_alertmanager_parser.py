@@ -109,8 +109,10 @@ def fingerprint(labels: dict[str, Any], **changes: Any) -> str:
     return with_labels(labels, **changes).fingerprint(ENDPOINT)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 def rejected(payload: Any) -> str:

@@ -33,7 +33,9 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_deploy_check_passes_with_production_environment() -> None:
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    # Static files are collected at deploy time, not in a clone (tests/unit/test_checks.py).
+    env = {**PRODUCTION_ENV, "DJANGO_SILENCED_SYSTEM_CHECKS": "alarmhub.E001"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

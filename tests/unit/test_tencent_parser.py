@@ -39,8 +39,10 @@ def parse_fixture(name: str, tz: Any = SHANGHAI) -> Notification:
     return parse(load(name), tz)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 def with_changes(name: str, **top: Any) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def with_dimensions(dimensions: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_module_is_a_source_named_tencent() -> None:
-    source: Source = tencent  # type: ignore[assignment]
+    source: Source = tencent
     assert source.name == "tencent"
     assert callable(source.parse)
 

@@ -30,7 +30,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server will answer (`make run` passes its HOST and PORT).",
+        )
         parser.add_argument(
             "--load-demo",
             choices=["auto", "always", "never"],
@@ -39,19 +43,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self._ensure_admin()
+        base_url = options["base_url"].rstrip("/")
+        self._ensure_admin(login_url=f"{base_url}/admin/")
         token = self._demo_token()
         path = CALLBACK_PATH.format(token=token)
         mode = options["load_demo"]
         if mode == "always" or (mode == "auto" and not Alarm.objects.exists()):
             self._post_examples(path)
-        self.stdout.write(f"Demo callback URL: {options['base_url'].rstrip('/')}{path}")
+        self.stdout.write(f"Demo callback URL: {base_url}{path}")
 
-    def _ensure_admin(self) -> None:
+    def _ensure_admin(self, *, login_url: str) -> None:
         user_model = get_user_model()
         if user_model.objects.filter(is_superuser=True).exists():
             self.stdout.write(
-                "Log in at http://127.0.0.1:8000/admin/ with your admin account "
+                f"Log in at {login_url} with your admin account "
                 "(forgot it? `.venv/bin/python manage.py changepassword admin`)."
             )
             return
@@ -60,6 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Created user 'admin' with password {password}  (shown once; write it down)."
         )
+        self.stdout.write(f"Log in at {login_url} as 'admin'.")
 
     def _demo_token(self) -> str:
         """Reuse the demo token kept in var/ so the demo URL survives restarts."""

@@ -109,9 +109,9 @@ def test_reprocess_selected_runs_deliveries_through_the_pipeline_again(
 def test_bulk_actions_refuse_more_than_the_limit(
     operator_client: Client, admin_endpoint: CallbackEndpoint, monkeypatch: Any
 ) -> None:
-    from alarms import admin as alarms_admin
+    from alarms.admin import operations
 
-    monkeypatch.setattr(alarms_admin, "BULK_ACTION_LIMIT", 2)
+    monkeypatch.setattr(operations, "BULK_ACTION_LIMIT", 2)
     alarms = [apply_alarm(admin_endpoint) for _ in range(3)]
 
     response = operator_client.post(

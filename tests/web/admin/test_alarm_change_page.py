@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from alarms import admin as alarms_admin
 from alarms.choices import EventType
 from alarms.models import AlarmEvent, CallbackEndpoint, Note
+from alarms.selectors import timeline as timeline_selector
 from alarms.services.lifecycle import apply_notification
 from alarms.services.operator import acknowledge_alarm, add_note
 from tests.support.admin import alarm_url, messages_of
@@ -175,7 +175,7 @@ def test_long_timelines_show_the_latest_entries_and_link_to_the_rest(
     admin_endpoint: CallbackEndpoint,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(alarms_admin, "TIMELINE_LIMIT", 2)
+    monkeypatch.setattr(timeline_selector, "TIMELINE_LIMIT", 2)
     alarm = apply_alarm(admin_endpoint)
     for text in ("first", "second", "third"):
         add_note(alarm=alarm, author=operator_user, text=text)

@@ -62,7 +62,7 @@ def test_messages_are_translated(operator_client: Client, admin_endpoint: Callba
 
 
 def test_duration_is_translated() -> None:
-    from alarms.admin import humanize_duration
+    from alarms.display import humanize_duration
 
     with translation.override("zh-hans"):
         assert humanize_duration(5400) == "1 小时 30 分钟"

@@ -124,7 +124,7 @@ def test_header_links_to_the_dashboard_and_the_dashboard_back_to_the_admin(
     assert '<a href="/" id="alarmhub-dashboard-link">Dashboard</a>' in admin_page
     assert "View site" not in admin_page  # the dashboard link replaces it
     assert dashboard.status_code == 200
-    assert '<a href="/admin/">AlarmHub</a>' in dashboard.content.decode()
+    assert 'href="/admin/"' in dashboard.content.decode()  # the console's way back
 
 
 def test_header_has_no_dashboard_link_for_staff_without_a_role_or_on_the_login_page(

@@ -386,7 +386,9 @@ def test_browsable_api_pages_render_for_a_logged_in_user(
 ) -> None:
     alarm = alarm_factory()
     browser = APIClient()
-    browser.force_login(accounts["operator"].user)
+    user = accounts["operator"].user
+    assert user is not None
+    browser.force_login(user)
 
     for url in ("/api/v1/alarms/?namespace=qce/cvm", detail_url(alarm), "/api/v1/endpoints/"):
         response = browser.get(url, HTTP_ACCEPT="text/html")

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
+from alarms import permissions
 from alarms.choices import DeliveryStatus
 from alarms.models import Alarm, CallbackEndpoint, Delivery
 from tests.support.factories import make_delivery, make_endpoint
-from tests.web.api.conftest import Account
+from tests.web.api.conftest import Account, make_account
 
 
 def test_policies_and_instances_list_what_alarms_created(
@@ -89,7 +90,8 @@ def deliveries(api_endpoint: CallbackEndpoint) -> dict[str, Delivery]:
 def test_deliveries_show_the_body_as_text_newest_first(
     accounts: dict[str, Account], deliveries: dict[str, Delivery]
 ) -> None:
-    staff = accounts["staff"].client()
+    # Staff with a role: staff alone is refused (tests/web/api/test_permissions.py).
+    staff = make_account("staff-viewer", groups=(permissions.VIEWER,), staff=True).client()
 
     rows = staff.get("/api/v1/deliveries/").json()["results"]
 
@@ -125,4 +127,5 @@ def test_deliveries_are_staff_only(
         assert accounts[role].client().get("/api/v1/deliveries/").status_code == 403
     detail = f"/api/v1/deliveries/{deliveries['ok'].pk}/"
     assert accounts["operator"].client().get(detail).status_code == 403
-    assert accounts["staff"].client().get(detail).status_code == 200
+    assert accounts["staff"].client().get(detail).status_code == 403  # staff without a role
+    assert accounts["superuser"].client().get(detail).status_code == 200

@@ -101,7 +101,7 @@ def test_filters_are_kept_in_page_links(
         alarm_factory(instance_id=f"ins-{n}", first_occurred_at=at(1 + n), region="gz")
     alarm_factory(instance_id="elsewhere", region="sh")
 
-    first = viewer.get("/api/v1/alarms/", {"region": "gz", "page_size": 2}).json()
+    first = viewer.get("/api/v1/alarms/", {"region": "gz", "page_size": "2"}).json()
     second = viewer.get(first["next"]).json()
 
     assert "region=gz" in first["next"]

@@ -88,7 +88,10 @@ def test_schema_and_docs_need_a_login(accounts: dict[str, Account]) -> None:
     assert anonymous.get("/api/v1/schema/").status_code == 401
     assert anonymous.get("/api/v1/docs/").status_code == 401
 
-    docs = accounts["norole"].client().get("/api/v1/docs/")
+    # A login without a role is not enough: the schema maps what the roles may do.
+    assert accounts["norole"].client().get("/api/v1/schema/").status_code == 403
+    assert accounts["norole"].client().get("/api/v1/docs/").status_code == 403
+    docs = accounts["viewer"].client().get("/api/v1/docs/")
     assert docs.status_code == 200
     assert "/api/v1/schema/" in docs.content.decode()
 

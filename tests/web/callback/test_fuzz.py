@@ -61,7 +61,7 @@ def check(client: Any, endpoint: NewEndpoint, capture: Any, body: bytes) -> int:
             assert isinstance(answer["sessionId"], str)
             assert len(stored) == 1, "a 200 for a body must mean it is on disk"
             delivery = stored[0]
-            assert bytes(delivery.body) == body
+            assert bytes(delivery.body or b"") == body
             assert delivery.status in FINAL_STATUSES, (delivery.status, delivery.error)
             if delivery.status == DeliveryStatus.FAILED:
                 assert delivery.error

@@ -1,0 +1,1 @@
+"""Operations: what lets an operator see the pipeline from outside (DESIGN §6 Operations)."""
