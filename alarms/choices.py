@@ -12,7 +12,6 @@ class DeliveryStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     DUPLICATE = "duplicate", _("Duplicate")
     FAILED = "failed", _("Failed")
-    REJECTED = "rejected", _("Rejected")
 
     @property
     def colour(self) -> str:
@@ -22,7 +21,6 @@ class DeliveryStatus(models.TextChoices):
             "processed": "#198754",
             "duplicate": "#6c757d",
             "failed": "#dc3545",
-            "rejected": "#dc3545",
         }[self.value]
 
 
@@ -56,6 +54,29 @@ class EventType(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     UNACKNOWLEDGED = "unacknowledged", _("Unacknowledged")
     ANNOTATED = "annotated", _("Note added")
+    ESCALATED = "escalated", _("Escalated")
+    SILENCED = "silenced", _("Messages muted by a silence")
+
+
+class ChannelKind(models.TextChoices):
+    WEBHOOK = "webhook", _("Webhook (signed JSON)")
+    WECOM = "wecom", _("WeCom group robot")
+    DINGTALK = "dingtalk", _("DingTalk custom robot")
+    FEISHU = "feishu", _("Feishu custom bot")
+    EMAIL = "email", _("Email")
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SILENCED = "silenced", _("Muted by a silence")
+    MERGED = "merged", _("Merged into a digest")
+
+
+# Lifecycle events a channel may subscribe to (DESIGN §6 Channels).
+CHANNEL_EVENTS = ("triggered", "repeated", "recovered", "acknowledged", "escalated")
 
 
 # Timeline events that count as a notification from Tencent (DESIGN §2 notification_count).

@@ -10,15 +10,24 @@ from .alarms import Alarm, AlarmEvent, Note
 from .catalogue import Instance, Policy
 from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
+from .notify import Channel, OutboundAttempt, OutboundMessage, Silence
 from .ops import Heartbeat
+from .people import AuditEntry, SavedView, UserPreference
 
 __all__ = [
     "Alarm",
     "AlarmEvent",
+    "AuditEntry",
     "CallbackEndpoint",
+    "Channel",
     "Delivery",
     "Heartbeat",
     "Instance",
     "Note",
+    "OutboundAttempt",
+    "OutboundMessage",
     "Policy",
+    "SavedView",
+    "Silence",
+    "UserPreference",
 ]

@@ -78,6 +78,11 @@ class Alarm(models.Model):
     # Set by the first acknowledgement and kept by unacknowledge: MTTA measures from it.
     first_acknowledged_at = models.DateTimeField(_("first acknowledged at"), null=True, blank=True)
     note_count = models.PositiveIntegerField(_("notes"), default=0)
+    # When the escalation message went out (once per alarm and channel policy; None: not yet).
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # Text that free-text search reads besides the joined names: display names, dimension
+    # values (IPs inside objDetail included), namespace, region. Kept by the lifecycle service.
+    search_text = models.TextField(_("search text"), blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -34,6 +34,14 @@ class CallbackEndpoint(models.Model):
     basic_auth_password_hash = models.CharField(
         _("Basic auth password hash"), max_length=256, blank=True, editable=False
     )
+    # Alertmanager's http_config `authorization` (Bearer); only a hash is kept, like the token.
+    bearer_token_hash = models.CharField(
+        _("bearer token hash"), max_length=64, blank=True, editable=False
+    )
+    # Storage quota: callbacks past this many per minute get 429 (retCode 1) so Tencent retries.
+    max_deliveries_per_minute = models.PositiveIntegerField(
+        _("max callbacks per minute"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -83,7 +83,6 @@ def test_metrics_count_deliveries_by_status_and_the_unprocessed_backlog(
         "processed": 3,
         "duplicate": 0,
         "failed": 1,
-        "rejected": 0,
     }
     assert families["alarmhub_deliveries_pending"] == {(): 2}
     # Measured from received_at: the sweep's status_changed_at reset does not hide the age.
