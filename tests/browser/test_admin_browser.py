@@ -8,45 +8,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from alarms.choices import EventType
 from alarms.models import Alarm, Note
 from alarms.permissions import OPERATOR
 from tests.conftest import make_staff_user
+from tests.support.browser import ARTIFACTS, PASSWORD, chromium
 from tests.support.factories import apply_alarm, make_endpoint
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-PASSWORD = "correct-horse-battery-staple"
-
 
 @pytest.fixture
 def page(live_server: Any) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Browser tests need Chromium at {CHROMIUM}: install it with "
-            "`apt-get install -y chromium` (never `playwright install`)."
-        )
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
         browser_page = context.new_page()
         browser_page.set_default_timeout(15_000)
@@ -54,7 +32,6 @@ def page(live_server: Any) -> Iterator[Any]:
             yield browser_page
         finally:
             context.close()
-            browser.close()
 
 
 def shot(page: Any, name: str) -> None:

@@ -14,14 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from alarms.models import Alarm, Note
 from alarms.services.endpoints import NewEndpoint
 from alarms.services.lifecycle import apply_notification
+from tests.support.accounts import client_for
 from tests.support.factories import (
     apply_alarm,
     notification,
     post_callback,
     tencent_payload,
 )
-
-from .conftest import client_for
 
 
 def test_non_staff_viewer_reads_the_page_without_controls(

@@ -12,9 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from alarms.models import Alarm
 from alarms.services.endpoints import NewEndpoint
+from tests.support.accounts import client_for
 from tests.support.factories import DEFAULT_FIRST_OCCURRED_AT, apply_alarm
-
-from .conftest import client_for
 
 
 def inputs_named(page: str, name: str) -> list[str]:

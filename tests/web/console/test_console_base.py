@@ -7,9 +7,8 @@ import re
 from django.contrib.auth.models import User
 
 from alarms.services.endpoints import NewEndpoint
+from tests.support.accounts import client_for
 from tests.support.factories import apply_alarm
-
-from .conftest import client_for
 
 
 def admin_links(page: str) -> list[str]:

@@ -13,9 +13,8 @@ from django.utils import timezone
 from alarms.console.timezone import COOKIE_NAME
 from alarms.models import Alarm
 from alarms.services.endpoints import NewEndpoint
+from tests.support.accounts import client_for
 from tests.support.factories import apply_alarm, post_callback, tencent_payload
-
-from .conftest import client_for
 
 
 @pytest.fixture

@@ -13,26 +13,16 @@ from django.contrib.auth.models import User
 
 from alarms.models import Alarm
 from alarms.permissions import OPERATOR
-from tests.browser.test_admin_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import ARTIFACTS, PASSWORD, chromium
 from tests.support.factories import apply_alarm, make_endpoint
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture
 def browser(live_server: Any) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium).")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def logged_in_page(browser: Any, live_server: Any, user: User, **context: Any) -> Any:
@@ -46,7 +36,7 @@ def logged_in_page(browser: Any, live_server: Any, user: User, **context: Any) -
 
 
 def operator_with_alarm() -> tuple[User, Alarm]:
-    from .conftest import console_user
+    from tests.support.accounts import console_user
 
     user = console_user("otto", OPERATOR)
     user.set_password(PASSWORD)
