@@ -15,6 +15,9 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from alarmhub import headers
+from alarmhub.cache import cache_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -67,11 +70,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally, not from a CDN
+    "csp",
+    "axes",  # login lockout (after contrib.auth)
     "alarms",
 ]
 
 MIDDLEWARE = [
+    "alarmhub.security.SecurityHeadersMiddleware",  # first in, last out: see its docstring
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -81,6 +88,7 @@ MIDDLEWARE = [
     "alarms.console.timezone.ConsoleTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into a 429
 ]
 
 ROOT_URLCONF = "alarmhub.urls"
@@ -169,12 +177,36 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Login lockout (django-axes): every login form; per username and address (SECURITY.md) --
+_AXES_BACKEND = "axes.backends.AxesStandaloneBackend"  # first: refuses locked-out logins
+AUTHENTICATION_BACKENDS = [_AXES_BACKEND, "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = _positive_int("ALARMHUB_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_positive_int("ALARMHUB_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "alarmhub.security.client_ip"  # honours DJANGO_TRUSTED_PROXY
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # log who failed from where (never the password)
+# --- Email: unset, the password-reset pages answer 404 (alarmhub/accounts.py) ---------------
+if env.str("EMAIL_URL", default=""):
+    try:
+        globals().update(env.email_url("EMAIL_URL"))
+    except (ImproperlyConfigured, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"Environment variable EMAIL_URL is invalid: {exc}") from exc
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="alarmhub@localhost")
+ALARMHUB_PASSWORD_RESETS_PER_HOUR = _positive_int("ALARMHUB_PASSWORD_RESETS_PER_HOUR", 5)
+
 # --- Security (on by default outside DEBUG) -------------------------------------------------
 SECURE_SSL_REDIRECT = bool(_get("DJANGO_SECURE_SSL_REDIRECT", bool, not DEBUG))
 _secure_cookies = bool(_get("DJANGO_SECURE_COOKIES", bool, not DEBUG))
 SESSION_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_SECURE = _secure_cookies
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto/-For count only from DJANGO_TRUSTED_PROXY's addresses (alarmhub/security.py
+# drops them from other peers); DJANGO_SECURE_PROXY_SSL_HEADER=True trusts any peer's.
+ALARMHUB_TRUSTED_PROXIES: list[str] = env.list("DJANGO_TRUSTED_PROXY", default=[])
+if ALARMHUB_TRUSTED_PROXIES or bool(_get("DJANGO_SECURE_PROXY_SSL_HEADER", bool, False)):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"  # not in a cookie
+CONTENT_SECURITY_POLICY = headers.CONTENT_SECURITY_POLICY  # no inline script or style
 SECURE_HSTS_SECONDS = int(_get("DJANGO_SECURE_HSTS_SECONDS", int, 0 if DEBUG else 31536000))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = bool(_get("DJANGO_SECURE_HSTS_PRELOAD", bool, False))
@@ -197,16 +229,41 @@ if not SECURE_HSTS_PRELOAD:
 
 # --- AlarmHub -------------------------------------------------------------------------------
 ALARMHUB_MAX_BODY_BYTES = _positive_int("ALARMHUB_MAX_BODY_BYTES", 1024 * 1024)
+# Callbacks stored per endpoint per minute when the endpoint sets no quota; unset: unlimited.
+ALARMHUB_MAX_DELIVERIES_PER_MINUTE: int | None = (
+    _positive_int("ALARMHUB_MAX_DELIVERIES_PER_MINUTE", 1)
+    if env.str("ALARMHUB_MAX_DELIVERIES_PER_MINUTE", default="")
+    else None
+)
 ALARMHUB_RETENTION_DAYS = _positive_int("ALARMHUB_RETENTION_DAYS", 90)
+# Retention of rows (alarms/pipeline/retention.py): finished deliveries, finished outbound
+# messages, and recovered alarms with their timelines, which are kept for ever unless set.
+ALARMHUB_DELIVERY_RETENTION_DAYS = _positive_int("ALARMHUB_DELIVERY_RETENTION_DAYS", 180)
+ALARMHUB_OUTBOUND_RETENTION_DAYS = _positive_int("ALARMHUB_OUTBOUND_RETENTION_DAYS", 30)
+ALARMHUB_ALARM_RETENTION_DAYS: int | None = (
+    _positive_int("ALARMHUB_ALARM_RETENTION_DAYS", 1)
+    if env.str("ALARMHUB_ALARM_RETENTION_DAYS", default="").strip()
+    else None
+)
 ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int("ALARMHUB_REQUEUE_AFTER_SECONDS", 60)
 ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS", 60)
 ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
 ALARMHUB_FLAPPING_WINDOW_SECONDS = _positive_int("ALARMHUB_FLAPPING_WINDOW_SECONDS", 3600)
+# A firing alarm with no push for this long is shown as stale (a lost recovery, most likely).
+ALARMHUB_STALE_AFTER_SECONDS = _positive_int("ALARMHUB_STALE_AFTER_SECONDS", 86400)
 ALARMHUB_DEFAULT_TIMEZONE = env.str("ALARMHUB_DEFAULT_TIMEZONE", default="Asia/Shanghai")
 # Most rows one alarm export returns (the response says when it was cut).
 ALARMHUB_EXPORT_MAX_ROWS = _positive_int("ALARMHUB_EXPORT_MAX_ROWS", 100_000)
 # Bearer token for GET /metrics; unset, /metrics answers loopback clients only.
 ALARMHUB_METRICS_TOKEN = env.str("ALARMHUB_METRICS_TOKEN", default="")
+# Where operators open AlarmHub: outbound messages link to alarm pages under it.
+ALARMHUB_BASE_URL = env.str("ALARMHUB_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not ALARMHUB_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("Environment variable ALARMHUB_BASE_URL must be an http(s) URL")
+# Callback failures per client address and minute before 429 (alarms/ingress/throttle.py).
+_CB = "ALARMHUB_CALLBACK_"
+ALARMHUB_CALLBACK_UNKNOWN_TOKENS_PER_MINUTE = _positive_int(f"{_CB}UNKNOWN_TOKENS_PER_MINUTE", 30)
+ALARMHUB_CALLBACK_BAD_CREDENTIALS_PER_MINUTE = _positive_int(f"{_CB}BAD_CREDENTIALS_PER_MINUTE", 10)
 # Django rejects request bodies above this before our view can answer 413; keep it above ours.
 DATA_UPLOAD_MAX_MEMORY_SIZE = ALARMHUB_MAX_BODY_BYTES + 1024
 
@@ -219,6 +276,9 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with the broker-crash fix that keeps workers alive (issue 15).
+    CELERY_BROKER_TRANSPORT = "alarmhub.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -256,9 +316,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alarms.tasks.requeue_stranded_deliveries",
         "schedule": timedelta(seconds=ALARMHUB_SWEEP_INTERVAL_SECONDS),
     },
-    "prune-old-delivery-bodies": {
+    # Retention: bodies, deliveries, outbound messages (and alarms when configured), nightly.
+    "apply-retention": {
         "task": "alarms.tasks.prune_old_deliveries",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Outbox: re-publish messages whose queue message was lost; stuck claims handed back.
+    "requeue-outbound-messages": {
+        "task": "alarms.tasks.requeue_outbound_messages",
+        "schedule": timedelta(seconds=ALARMHUB_SWEEP_INTERVAL_SECONDS),
+    },
+    "escalate-unacknowledged-alarms": {
+        "task": "alarms.tasks.escalate_unacknowledged_alarms",
+        "schedule": timedelta(minutes=1),
     },
 }
 
@@ -293,12 +363,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "alarmhub",
-    }
-}
+# CACHE_URL=redis://...: shared by every process (throttles); unset: local memory.
+CACHES = cache_settings(env)
 
 # Callback tokens never reach a log (alarmhub/logredact.py): every handler filters records and
 # formats through the redacting formatter (tracebacks too). Django's own "django" and
@@ -346,6 +412,8 @@ LOGGING = {
         "django.request": {"filters": ["redact_tokens"]},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        # At DEBUG urllib3 logs each request line: robot keys and signatures are in the query.
+        "urllib3": {"level": "WARNING"},
     },
 }
 

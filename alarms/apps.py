@@ -10,4 +10,10 @@ class AlarmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import (
+            checks,  # noqa: F401  (registers system checks)
+            tasks,  # noqa: F401  (registers the tasks that are published by name)
+        )
+        from .services import audit_signals
+
+        audit_signals.connect()  # logins and API tokens go to the audit log

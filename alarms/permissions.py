@@ -25,6 +25,11 @@ REPROCESS_DELIVERY = "alarms.reprocess_delivery"
 VIEW_POLICY = "alarms.view_policy"
 VIEW_INSTANCE = "alarms.view_instance"
 VIEW_CALLBACK_ENDPOINT = "alarms.view_callbackendpoint"
+MANAGE_CHANNEL = "alarms.manage_channel"
+VIEW_SILENCE = "alarms.view_silence"
+ADD_SILENCE = "alarms.add_silence"
+CHANGE_SILENCE = "alarms.change_silence"
+DELETE_SILENCE = "alarms.delete_silence"
 
 # The operator roles AlarmHub ships with, as Django groups (kept in sync by migrations).
 VIEWER = "Viewer"
@@ -38,12 +43,23 @@ _READ = [
     "view_instance",
     "view_callbackendpoint",
     "view_delivery",
+    "view_silence",
 ]
 
 # codenames of app "alarms" per group
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: _READ,
-    OPERATOR: [*_READ, "acknowledge_alarm", "annotate_alarm", "add_note", "reprocess_delivery"],
+    OPERATOR: [
+        *_READ,
+        "acknowledge_alarm",
+        "annotate_alarm",
+        "add_note",
+        "reprocess_delivery",
+        # Operators manage silences (DESIGN §6); channels stay with staff / manage_channel.
+        "add_silence",
+        "change_silence",
+        "delete_silence",
+    ],
 }
 
 
@@ -57,3 +73,29 @@ def check_can_annotate(actor: Actor | None) -> None:
     """Raise PermissionDenied unless ``actor`` may add notes; None is the system."""
     if actor is not None and not actor.has_perm(ANNOTATE_ALARM):
         raise PermissionDenied("You may not add notes to alarms.")
+
+
+def can_manage_channels(actor: Actor | None) -> bool:
+    """Staff or the ``manage_channel`` permission (DESIGN §6 Channels); None is the system."""
+    if actor is None:
+        return True
+    return bool(actor.is_authenticated and (actor.is_staff or actor.has_perm(MANAGE_CHANNEL)))
+
+
+def check_can_manage_channels(actor: Actor | None) -> None:
+    """Raise PermissionDenied unless ``actor`` may create, change or delete channels."""
+    if not can_manage_channels(actor):
+        raise PermissionDenied("You may not manage outbound channels.")
+
+
+_SILENCE_PERMISSION = {"add": ADD_SILENCE, "change": CHANGE_SILENCE, "delete": DELETE_SILENCE}
+
+
+def check_can_manage_silences(actor: Actor | None, action: str) -> None:
+    """Raise PermissionDenied unless ``actor`` may ``action`` ("add", "change", "delete")
+    silences: Operators (the model permission) or holders of ``manage_channel``. Staff alone
+    is not enough: here it only means "may log in to the admin"."""
+    if actor is not None and not (
+        actor.has_perm(_SILENCE_PERMISSION[action]) or actor.has_perm(MANAGE_CHANNEL)
+    ):
+        raise PermissionDenied("You may not manage silences.")

@@ -61,7 +61,51 @@ def requeue_stranded_deliveries() -> int:
 
 @shared_task(name="alarms.tasks.prune_old_deliveries")
 def prune_old_deliveries() -> int:
-    return retention.prune_old_bodies()
+    """Apply every retention period (the name predates rows being pruned, not only bodies).
+
+    Each run stops well inside the task time limit; when work is left (a first run over years
+    of rows) it queues itself again instead of holding a worker for hours.
+    """
+    result = retention.prune(budget_seconds=RETENTION_BUDGET_SECONDS)
+    if not result.complete and not settings.CELERY_TASK_ALWAYS_EAGER:
+        prune_old_deliveries.delay()
+    return result.total
+
+
+# Below CELERY_TASK_SOFT_TIME_LIMIT (90 s by default): batches are seconds each.
+RETENTION_BUDGET_SECONDS = 60.0
+
+
+# --- outbound messages (DESIGN §6 Channels) --------------------------------------------------
+
+
+@shared_task(
+    name="alarms.tasks.send_outbound_message",
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_outbound_message(message_id: int) -> str:
+    """Send one outbox message (a no-op unless it is pending and due)."""
+    from .notify.sender import send_message
+
+    return send_message(message_id)
+
+
+@shared_task(name="alarms.tasks.requeue_outbound_messages")
+def requeue_outbound_messages() -> int:
+    from .services.outbox import requeue_due_messages
+
+    return requeue_due_messages().requeued
+
+
+@shared_task(name="alarms.tasks.escalate_unacknowledged_alarms")
+def escalate_unacknowledged_alarms() -> int:
+    from .services.escalation import escalate_overdue_alarms
+
+    return escalate_overdue_alarms()
 
 
 def enqueue_delivery(delivery_id: int) -> bool:
@@ -102,5 +146,8 @@ def _sweep_in_process_if_due() -> None:
     _last_embedded_sweep = now
     try:
         sweep.requeue_stranded(enqueue=enqueue_delivery)
+        from .services.outbox import requeue_due_messages
+
+        requeue_due_messages()
     except Exception:
         logger.exception("in-process sweep failed; the next callback will try again")

@@ -9,6 +9,7 @@ modules registers their ModelAdmins (``admin.autodiscover`` imports this package
 - ``filters``: the alarm list's filters, in the API's FilterSet vocabulary
 - ``alarms`` and ``operations``: AlarmAdmin, its page, and the operator's URLs and actions
 - ``deliveries``, ``endpoints``, ``catalogue``: the other models
+- ``audit``: the audit log, read-only for everyone
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import alarms, catalogue, deliveries, endpoints
+from . import alarms, audit, catalogue, deliveries, endpoints, notify, silences
 
-__all__ = ["alarms", "catalogue", "deliveries", "endpoints"]
+__all__ = ["alarms", "audit", "catalogue", "deliveries", "endpoints", "notify", "silences"]
 
 admin.site.site_header = _("AlarmHub")
 admin.site.site_title = _("AlarmHub")

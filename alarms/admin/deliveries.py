@@ -16,13 +16,16 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from alarmhub.security import client_ip
+
 from ..choices import DeliveryStatus
 from ..models import Delivery
 from ..permissions import REPROCESS_DELIVERY
 from ..pipeline.explain import explain_delivery
 from ..selectors.deliveries import with_alarm_ids
+from ..services.audit import AuditAction, listed_ids, record
 from ..tasks import requeue_for_reprocessing
-from .display import EMPTY_DISPLAY, pretty_body, status_badge, with_viewing_user
+from .display import EMPTY_DISPLAY, pretty_body, printable, status_badge, with_viewing_user
 from .scale import ReadOnlyAdminMixin, ScalableAdminMixin
 
 
@@ -160,13 +163,26 @@ class DeliveryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             link = format_html('<a href="{}">#{}</a>', url, explanation.alarm.pk)
         text = json.dumps(explanation.as_dict(), indent=2, ensure_ascii=False)
         return format_html(
-            '<p>{} {}</p><pre class="alarmhub-json">{}</pre>', gettext("Alarm:"), link, text
+            '<p>{} {}</p><pre class="alarmhub-json">{}</pre>',
+            gettext("Alarm:"),
+            link,
+            printable(text),
         )
 
     @admin.action(permissions=["reprocess"], description=_("Reprocess selected deliveries"))
     def reprocess_selected(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        selected = queryset.count()
+        selected_ids = list(queryset.values_list("pk", flat=True))
+        selected = len(selected_ids)
         reset = requeue_for_reprocessing(queryset)
+        record(
+            action=AuditAction.DELIVERIES_REPROCESSED,
+            actor=request.user,
+            remote_addr=client_ip(request),
+            via="admin",
+            selected=selected,
+            queued=reset,
+            delivery_ids=listed_ids(selected_ids),
+        )
         message = ngettext(
             "%(count)d delivery queued for reprocessing.",
             "%(count)d deliveries queued for reprocessing.",

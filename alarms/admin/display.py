@@ -17,7 +17,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
+from ..console.css import colour_class
 from ..display import humanize_duration
+from ..pipeline.payload import storable_text
 
 __all__ = [
     "EMPTY_DISPLAY",
@@ -26,6 +28,7 @@ __all__ = [
     "humanize_duration",
     "pretty_body",
     "pretty_json",
+    "printable",
     "status_badge",
     "viewing_user",
     "with_viewing_user",
@@ -35,10 +38,19 @@ __all__ = [
 EMPTY_DISPLAY = "-"
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (and NUL) as U+FFFD.
+
+    JSON may escape a lone surrogate (``"\\ud800"``); decoded, it cannot be encoded as UTF-8 and
+    the whole page would answer 500.
+    """
+    return storable_text(text)
+
+
 def pretty_json(value: Any) -> SafeString:
     """JSON (or text that may be JSON) as an escaped, indented ``<pre>`` block."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-    return format_html('<pre class="alarmhub-pre">{}</pre>', text)
+    return format_html('<pre class="alarmhub-pre">{}</pre>', printable(text))
 
 
 def pretty_body(body: bytes | memoryview | None) -> SafeString:
@@ -49,13 +61,12 @@ def pretty_body(body: bytes | memoryview | None) -> SafeString:
     # Not JSON (or absurdly nested): show the text as received, still escaped.
     with contextlib.suppress(ValueError, RecursionError):
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    return format_html('<pre class="alarmhub-pre">{}</pre>', text)
+    return format_html('<pre class="alarmhub-pre">{}</pre>', printable(text))
 
 
 def status_badge(label: Any, colour: str) -> SafeString:
-    return format_html(
-        '<span class="alarmhub-badge" style="background-color: {}">{}</span>', colour, label
-    )
+    # A class, not a style attribute: the CSP forbids inline styles (alarms/console/css.py).
+    return format_html('<span class="alarmhub-badge {}">{}</span>', colour_class(colour), label)
 
 
 def admin_link(user: Any, obj: Model | None, text: Any = None) -> Any:

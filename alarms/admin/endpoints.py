@@ -18,6 +18,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from alarmhub.security import client_ip
+
 from ..models import CallbackEndpoint, Delivery
 from ..selectors.endpoints import ENDPOINT_CACHE_SECONDS
 from ..services.endpoints import (
@@ -26,6 +28,7 @@ from ..services.endpoints import (
     create_callback_endpoint,
     rotate_endpoint_token,
     set_endpoint_basic_auth,
+    set_endpoint_quota,
     update_callback_endpoint,
     validate_timezone,
 )
@@ -85,8 +88,13 @@ class EndpointChangeForm(forms.ModelForm):
 
     class Meta:
         model = CallbackEndpoint
-        fields = ("timezone", "is_active", "basic_auth_username")
+        fields = ("timezone", "is_active", "max_deliveries_per_minute", "basic_auth_username")
         help_texts = {
+            "max_deliveries_per_minute": _(
+                "Storage quota: past this many callbacks in a minute the endpoint answers 429 "
+                "(retCode 1, so Tencent retries) and stores nothing. Empty: the server default "
+                "(ALARMHUB_MAX_DELIVERIES_PER_MINUTE; unset there too: unlimited)."
+            ),
             # Other processes keep their cached copy of the endpoint until it expires.
             "is_active": format_lazy(
                 _(
@@ -131,6 +139,7 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
         "name",
         "timezone",
         "is_active",
+        "max_deliveries_per_minute",
         "callback_path_hint",
         "created_at",
         "deliveries_link",
@@ -150,25 +159,31 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             return [(None, {"fields": fields})]
         editable = ["basic_auth_username", "basic_auth_password"]
         if not self.has_change_permission(request, obj):
-            editable = ["basic_auth_username"]
+            # The username is half of the credential: Viewers see only whether one is set.
+            editable = ["uses_basic_auth"]
         return [
             (None, {"fields": list(self.change_fields)}),
             (_("HTTP Basic authentication"), {"fields": editable}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return (*self.change_readonly_fields, "uses_basic_auth")
         return self.change_readonly_fields if obj is not None else ()
 
     def save_model(
         self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
     ) -> None:
         data = form.cleaned_data
+        actor, remote_addr = request.user, client_ip(request)  # for the audit log
         if not change:
             new = create_callback_endpoint(
                 name=data["name"],
                 timezone=data["timezone"],
                 basic_auth_username=data.get("basic_auth_username", ""),
                 basic_auth_password=data.get("basic_auth_password", ""),
+                actor=actor,
+                remote_addr=remote_addr,
             )
             # The admin logs and redirects with ``obj``: make it the created row.
             for field in CallbackEndpoint._meta.concrete_fields:
@@ -181,11 +196,24 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
             name: data[name] for name in ("timezone", "is_active") if name in form.changed_data
         }
         if changes:
-            update_callback_endpoint(endpoint=obj, **changes)
+            update_callback_endpoint(endpoint=obj, **changes, actor=actor, remote_addr=remote_addr)
+        if "max_deliveries_per_minute" in form.changed_data:
+            set_endpoint_quota(
+                endpoint=obj,
+                per_minute=data["max_deliveries_per_minute"],
+                actor=actor,
+                remote_addr=remote_addr,
+            )
         username = data.get("basic_auth_username", "")
         password = data.get("basic_auth_password", "")
         if "basic_auth_username" in form.changed_data or password:
-            set_endpoint_basic_auth(endpoint=obj, username=username, password=password)
+            set_endpoint_basic_auth(
+                endpoint=obj,
+                username=username,
+                password=password,
+                actor=actor,
+                remote_addr=remote_addr,
+            )
 
     def _show_url_once(self, request: HttpRequest, new: NewEndpoint) -> None:
         url = request.build_absolute_uri(new.path)
@@ -216,5 +244,8 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     @admin.action(permissions=["change"], description=_("Rotate token (the old URL stops working)"))
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[CallbackEndpoint]) -> None:
         for endpoint in queryset:
-            self._show_url_once(request, rotate_endpoint_token(endpoint=endpoint))
+            new = rotate_endpoint_token(
+                endpoint=endpoint, actor=request.user, remote_addr=client_ip(request)
+            )
+            self._show_url_once(request, new)
             self.log_change(request, endpoint, gettext("Rotated the callback token."))

@@ -8,6 +8,8 @@ every render: no full COUNT(*) (``CappedCountPaginator``), no SELECT DISTINCT fo
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
@@ -65,7 +67,7 @@ class CappedCountPaginator(Paginator):
 class ScalableAdminMixin:
     """Settings shared by every changelist over a large table."""
 
-    paginator = CappedCountPaginator
+    paginator: ClassVar[type[Paginator]] = CappedCountPaginator  # as ModelAdmin declares it
     show_full_result_count = False  # would be a second, uncapped COUNT(*)
     show_facets = admin.ShowFacets.NEVER  # facets count every filter choice over the table
     list_per_page = 50

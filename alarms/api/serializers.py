@@ -63,6 +63,12 @@ class AlarmSerializer(ReadSerializer):
     instance_id = _related_str("instance.instance_id", "Monitored instance id, or empty.")
     instance_name = _related_str("instance.name", "Instance display name, or empty.")
     endpoint_name = serializers.CharField(source="endpoint.name", read_only=True)
+    # The field's name shadows Field.source in the stubs only; DRF reads declared fields apart.
+    source = serializers.CharField(  # type: ignore[assignment]
+        source="endpoint.source",
+        read_only=True,
+        help_text="Where the alarm came from: tencent or alertmanager.",
+    )
     acknowledged = serializers.BooleanField(read_only=True)
     acknowledged_by = UsernameField()
 
@@ -106,6 +112,7 @@ class AlarmSerializer(ReadSerializer):
             "first_acknowledged_at",
             "note_count",
             "endpoint_name",
+            "source",
             "updated_at",
         ]
         read_only_fields = fields

@@ -4,7 +4,9 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from ..ingress.callback import CallbackView
+from .channels import ChannelViewSet
 from .export import AlarmExportView
+from .silences import SilenceViewSet
 from .stats import StatsView
 from .views import (
     AlarmViewSet,
@@ -24,6 +26,8 @@ router.register("policies", PolicyViewSet, basename="policy")
 router.register("instances", InstanceViewSet, basename="instance")
 router.register("endpoints", CallbackEndpointViewSet, basename="endpoint")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("channels", ChannelViewSet, basename="channel")
+router.register("silences", SilenceViewSet, basename="silence")
 
 urlpatterns = [
     # Tencent users paste URLs by hand: accept a missing trailing slash rather than redirect

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from ..models import UserPreference
+
 COOKIE_NAME = "alarmhub_tz"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Longest IANA name is ~32 characters; anything longer is not a zone and not worth a look-up.
@@ -58,8 +60,20 @@ def parse_zone(name: str | None) -> ZoneInfo | None:
 
 
 def preferred_zone(request: HttpRequest) -> ZoneInfo | None:
-    """The user's saved preference; no preference model exists yet, so always None."""
-    return None
+    """The user's saved preference (UserPreference.timezone), read once per request.
+
+    One primary-key-sized look-up rather than a copy in the session: a zone remembered on
+    one device applies on every other at its next page, and nothing goes stale.
+    """
+    if not hasattr(request, "alarmhub_saved_zone"):
+        user = getattr(request, "user", None)
+        name = ""
+        if user is not None and user.is_authenticated:
+            prefs = UserPreference.objects.filter(user_id=user.pk)
+            name = prefs.values_list("timezone", flat=True).first() or ""
+        # The header's "Remember this zone" box reads this back.
+        request.alarmhub_saved_zone = name  # type: ignore[attr-defined]
+    return parse_zone(getattr(request, "alarmhub_saved_zone", ""))
 
 
 def zone_for(request: HttpRequest) -> ZoneInfo:

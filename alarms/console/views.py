@@ -16,7 +16,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,15 +26,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from ..choices import AlarmStatus
+from ..choices import AlarmStatus, EventType
 from ..models import Alarm, AlarmEvent, Delivery
 from ..permissions import ACKNOWLEDGE_ALARM, ANNOTATE_ALARM, VIEW_ALARM, VIEW_DELIVERY
 from ..pipeline.explain import explain_delivery
-from ..selectors.alarms import BOARD_ORDER, alarm_list_queryset, firing_counts_by_namespace
+from ..selectors.alarms import (
+    BOARD_ORDER,
+    alarm_list_queryset,
+    firing_counts_by_namespace,
+    with_stale,
+)
 from ..selectors.deliveries import deliveries_of
 from ..selectors.paging import flip, rows_after
 from ..selectors.timeline import alarm_timeline
 from ..services.operator import acknowledge_alarm, add_note, unacknowledge_alarm
+from ..services.silences import silenced_alarm_ids
 from .filters import ConsoleAlarmFilterSet
 from .timezone import COOKIE_MAX_AGE, COOKIE_NAME, parse_zone
 
@@ -74,39 +80,50 @@ class BoardPage:
     rows: list[Alarm]
     older_query: str
     newer_query: str
+    first_position: int = 1  # "alarms 101–200": the position of rows[0] among the matches
 
 
-def _position(request: HttpRequest, key: str) -> tuple[datetime, int] | None:
-    when = parse_datetime(request.GET.get(key, ""))
-    pk = request.GET.get(f"{key}_id", "")
+def _position(params: QueryDict, key: str) -> tuple[datetime, int] | None:
+    when = parse_datetime(params.get(key, ""))
+    pk = params.get(f"{key}_id", "")
     if when is None or not pk.isdigit() or timezone.is_naive(when):
         return None
     return when, int(pk)
 
 
-def _page_query(request: HttpRequest, key: str, row: Alarm) -> str:
-    params = request.GET.copy()
-    for name in ("before", "before_id", "after", "after_id"):
+def _page_number(params: QueryDict) -> int:
+    # Keyset pages have no offset: the links carry a page counter for the position shown.
+    text = params.get("page", "")
+    return int(text) if text.isdigit() and 0 < int(text) < 10**9 else 1
+
+
+def _page_query(params: QueryDict, key: str, row: Alarm, page: int) -> str:
+    params = params.copy()
+    for name in ("before", "before_id", "after", "after_id", "page"):
         params.pop(name, None)
     params[key] = row.first_occurred_at.isoformat()
     params[f"{key}_id"] = str(row.pk)
+    params["page"] = str(page)
     return params.urlencode()
 
 
-def board_page(queryset: QuerySet[Alarm], request: HttpRequest) -> BoardPage:
+def board_page(queryset: QuerySet[Alarm], params: QueryDict) -> BoardPage:
     """One page of keyset paging in both directions: no OFFSET, no COUNT(*).
 
     ``before`` pages go older in BOARD_ORDER; ``after`` pages read the flipped order from the
     boundary (an index scan backwards) and are turned round for display.
     """
-    after = _position(request, "after")
-    before = None if after else _position(request, "before")
+    after = _position(params, "after")
+    before = None if after else _position(params, "before")
+    page = _page_number(params) if after or before else 1
     if after:
         flipped = [flip(term) for term in BOARD_ORDER]
         newer = queryset.filter(rows_after(flipped, after)).order_by(*flipped)
         found = list(newer[: PAGE_SIZE + 1])
         has_newer, has_older = len(found) > PAGE_SIZE, True
         rows = list(reversed(found[:PAGE_SIZE]))
+        if not has_newer:  # back at the newest, whatever the counter said
+            page = 1
     else:
         if before:
             queryset = queryset.filter(rows_after(BOARD_ORDER, before))
@@ -117,8 +134,9 @@ def board_page(queryset: QuerySet[Alarm], request: HttpRequest) -> BoardPage:
         return BoardPage(rows, "", "")
     return BoardPage(
         rows,
-        _page_query(request, "before", rows[-1]) if has_older else "",
-        _page_query(request, "after", rows[0]) if has_newer else "",
+        _page_query(params, "before", rows[-1], page + 1) if has_older else "",
+        _page_query(params, "after", rows[0], max(page - 1, 1)) if has_newer else "",
+        (page - 1) * PAGE_SIZE + 1,
     )
 
 
@@ -138,33 +156,45 @@ def _actor_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@login_required
-@permission_required(VIEW_ALARM, raise_exception=True)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    filterset = ConsoleAlarmFilterSet(request.GET, queryset=alarm_list_queryset())
+def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
+    """Everything the board's table shows for these filters (the page, a refresh, a bulk action)."""
+    filterset = ConsoleAlarmFilterSet(params, queryset=alarm_list_queryset())
     page = BoardPage([], "", "")
     matching, more = 0, False
     if filterset.is_valid():
-        page = board_page(filterset.qs, request)
+        page = board_page(with_stale(filterset.qs), params)
         matching, more = _capped_count(filterset.qs)
     counts = firing_counts_by_namespace()
-    context = {
+    return {
         "title": _("Alarms"),
         "filterset": filterset,
         "alarms": page.rows,
         "next_query": page.older_query,
         "newer_query": page.newer_query,
-        "paged": "before" in request.GET or "after" in request.GET,
+        "paged": "before" in params or "after" in params,
+        "first_position": page.first_position,
+        "last_position": page.first_position + len(page.rows) - 1,
+        "board_query": params.urlencode(),
         "shown_count": len(page.rows),
         "shown_firing": sum(1 for a in page.rows if a.status == AlarmStatus.FIRING),
+        "shown_stale": sum(1 for a in page.rows if getattr(a, "is_stale", False)),
         "matching_count": matching,
         "matching_more": more,
         "firing_by_namespace": counts,
         "known_namespaces": _known_values(counts),
         "firing_total": sum(int(row["count"]) for row in counts),  # type: ignore[call-overload]
+        "stale_total": sum(int(row["stale"]) for row in counts),  # type: ignore[call-overload]
         "generated_at": timezone.now(),
+        # One query for the silences in force, matched against the page's rows in Python.
+        "silenced_ids": silenced_alarm_ids(page.rows, now=timezone.now()),
         **_actor_context(request),
     }
+
+
+@login_required
+@permission_required(VIEW_ALARM, raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    context = board_context(request, request.GET)
     template = (
         "alarms/_alarm_table.html" if request.headers.get("HX-Request") else "alarms/dashboard.html"
     )
@@ -209,7 +239,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         failed = True
     else:
         failed = False
-    fresh = alarm_list_queryset().get(pk=pk)
+    fresh = with_stale(alarm_list_queryset()).get(pk=pk)
     if failed:
         messages.error(request, text)
     else:
@@ -230,6 +260,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
             "alarms": [fresh],
             "single_row": True,
             "next_url": _safe_next(request, "/"),
+            "silenced_ids": silenced_alarm_ids([fresh], now=timezone.now()),
             **_actor_context(request),
         },
     )
@@ -303,6 +334,8 @@ def _alarm_context(request: HttpRequest, alarm: Alarm, **extra: Any) -> dict[str
         "link_deliveries": request.user.is_staff and can_view_deliveries,
         "deliveries": deliveries,
         "explanation": explanation,
+        # From the timeline already loaded: no query of its own.
+        "was_silenced": any(e.type == EventType.SILENCED for e in timeline.events),
         **_actor_context(request),
         **extra,
     }
@@ -312,7 +345,7 @@ def _alarm_context(request: HttpRequest, alarm: Alarm, **extra: Any) -> dict[str
 @login_required
 @permission_required(VIEW_ALARM, raise_exception=True)
 def alarm_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    alarm = get_object_or_404(alarm_list_queryset(), pk=pk)
+    alarm = get_object_or_404(with_stale(alarm_list_queryset()), pk=pk)
     return render(request, "alarms/alarm_detail.html", _alarm_context(request, alarm))
 
 
@@ -351,9 +384,19 @@ def add_alarm_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def set_timezone(request: HttpRequest) -> HttpResponse:
-    """The header's zone picker: remember a valid IANA zone in the cookie, ignore anything else."""
+    """The header's zone picker: remember a valid IANA zone in the cookie, ignore anything else.
+
+    With "Remember this zone" ticked the zone also becomes the user's saved preference (which
+    wins over the cookie on every device); left unticked, a saved preference is forgotten.
+    """
+    from ..services.preferences import save_time_zone  # kept inside: this view's edit only
+
     response = HttpResponseRedirect(_safe_next(request, "/"))
     name = request.POST.get("tz", "")
-    if parse_zone(name) is not None:
+    zone = parse_zone(name)
+    if zone is not None:
         response.set_cookie(COOKIE_NAME, name, max_age=COOKIE_MAX_AGE, samesite="Lax")
+        # "remember_offered": the form showed the box, so its absence means "unticked".
+        if request.user.is_authenticated and request.POST.get("remember_offered"):
+            save_time_zone(user=request.user, zone=zone if request.POST.get("remember") else None)
     return response

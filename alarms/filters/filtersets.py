@@ -6,10 +6,12 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from ..choices import AlarmKind, AlarmStatus, DeliveryStatus
 from ..models import Alarm, CallbackEndpoint, Delivery, Instance, Policy
-from ..selectors.alarms import search_alarms
+from ..selectors.alarms import search_alarms, stale_q
+from ..sources import registry
 from .fields import (
     MAX_SEARCH_LENGTH,
     ChoiceFilter,
@@ -37,7 +39,11 @@ class AlarmFilterSet(django_filters.FilterSet):
     namespace = MultiValueCharFilter(
         help_text="Namespace, e.g. qce/cvm. Repeat for any of several."
     )
-    region = MultiValueCharFilter(help_text="Region, e.g. ap-guangzhou. Repeatable.")
+    # Case-insensitive: operators type AP-GUANGZHOU; the stored value is kept as the source sent it.
+    region = MultiValueCharFilter(
+        case_insensitive=True,
+        help_text="Region, e.g. ap-guangzhou (any letter case). Repeatable.",
+    )
     status = ChoiceFilter(
         choices=AlarmStatus.choices, distinct=False, help_text="firing or recovered. Repeatable."
     )
@@ -51,7 +57,21 @@ class AlarmFilterSet(django_filters.FilterSet):
         method="filter_acknowledged",
         help_text="true: acknowledged alarms only; false: unacknowledged only.",
     )
+    stale = StrictBooleanFilter(
+        method="filter_stale",
+        # Labels for the console's form; the values (and the API) stay true/false.
+        label=gettext_lazy("Stale"),
+        choices=(("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))),
+        help_text="true: firing alarms with no push for longer than "
+        "ALARMHUB_STALE_AFTER_SECONDS; false: all others.",
+    )
     kind = ChoiceFilter(choices=AlarmKind.choices, distinct=False, help_text="metric or event.")
+    source = ChoiceFilter(
+        field_name="endpoint__source",
+        choices=registry.source_choices(),
+        distinct=False,
+        help_text="Where the alarm came from: tencent or alertmanager. Repeatable.",
+    )
     level = MultiValueCharFilter(
         help_text="Tencent alarm level as sent (Remind, Warn, Serious). Repeatable."
     )
@@ -69,7 +89,8 @@ class AlarmFilterSet(django_filters.FilterSet):
         method="filter_q",
         max_length=MAX_SEARCH_LENGTH,
         help_text="Free text: part of a policy name or id, instance id or name, metric or "
-        "event name (case-insensitive).",
+        "event name or display name, namespace, region or any dimension value such as an IP "
+        "(case-insensitive).",
     )
 
     class Meta:
@@ -78,6 +99,9 @@ class AlarmFilterSet(django_filters.FilterSet):
 
     def filter_acknowledged(self, queryset: QuerySet[Alarm], name: str, value: str) -> Any:
         return queryset.filter(acknowledged_at__isnull=value != "true")
+
+    def filter_stale(self, queryset: QuerySet[Alarm], name: str, value: str) -> Any:
+        return queryset.filter(stale_q()) if value == "true" else queryset.exclude(stale_q())
 
     def filter_q(self, queryset: QuerySet[Alarm], name: str, value: str) -> Any:
         text = value.strip()

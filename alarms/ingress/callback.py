@@ -11,25 +11,34 @@ import binascii
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import DatabaseError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import tasks
+from ..models import CallbackEndpoint
 from ..pipeline.payload import BadPayload, decode_object, storable_text
 from ..pipeline.store import store_delivery
-from ..selectors.endpoints import EndpointInfo, active_endpoint_for_token_hash
+from ..selectors.endpoints import (
+    ENDPOINT_CACHE_SECONDS,
+    EndpointInfo,
+    active_endpoint_for_token_hash,
+)
 from ..services.endpoints import hash_token
+from . import quota, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +56,19 @@ else:
 
 class UnreadableBody(Exception):
     """The request body could not be read as the framing promised (a client error: 400)."""
+
+
+class JSONWhateverTheAccept(BaseContentNegotiation):
+    """Always JSON: Tencent's Accept header is undocumented, and a 406 would lose the alarm."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class RawBodyParser(BaseParser):
@@ -76,8 +98,11 @@ def _basic_auth_ok(request: Request, endpoint: EndpointInfo) -> bool:
         return False
     material = f"{endpoint.id}:{endpoint.basic_auth_password_hash}:{header}".encode()
     cache_key = "alarmhub:basic-ok:" + hashlib.sha256(material).hexdigest()
-    if cache.get(cache_key):
+    verified = caches[throttle.VERIFIED_CREDENTIALS_CACHE]
+    if verified.get(cache_key):
         return True
+    if throttle.over_limit(request, throttle.BAD_CREDENTIALS):
+        return False  # spend no slow hash on an address that keeps guessing
     try:
         username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
@@ -87,8 +112,31 @@ def _basic_auth_ok(request: Request, endpoint: EndpointInfo) -> bool:
         username.encode(), endpoint.basic_auth_username.encode()
     )
     if ok:
-        cache.set(cache_key, True, _VERIFIED_CREDENTIALS_SECONDS)
+        verified.set(cache_key, True, _VERIFIED_CREDENTIALS_SECONDS)
     return ok
+
+
+def _bearer_token_hash(endpoint: EndpointInfo) -> str:
+    """The endpoint's bearer token SHA-256 ("" for none), cached as long as the endpoint is.
+
+    A change reaches every process within ENDPOINT_CACHE_SECONDS, like other endpoint changes.
+    """
+    key = f"alarmhub:endpoint-bearer:{endpoint.id}"
+    cached = caches["default"].get(key)
+    if cached is None:
+        row = CallbackEndpoint.objects.filter(pk=endpoint.id).values_list("bearer_token_hash")
+        cached = (row.first() or ("",))[0]
+        caches["default"].set(key, cached, ENDPOINT_CACHE_SECONDS)
+    return str(cached)
+
+
+def _bearer_ok(request: Request, expected_hash: str) -> bool:
+    scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given or len(given) > 1024:
+        return False
+    # Compare digests, not tokens: constant time, and only the hash is stored.
+    return hmac.compare_digest(hash_token(given), expected_hash)
 
 
 def _read_body(request: Request, limit: int) -> bytes | None:
@@ -125,13 +173,16 @@ class CallbackView(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
     parser_classes = [RawBodyParser]
+    # JSON only: a browser must not get the browsable API (and its forms) on a token URL.
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONWhateverTheAccept
     # DESIGN §4: GET, HEAD and POST only; everything else (OPTIONS included) answers 405.
     http_method_names = ["get", "head", "post"]
 
     def _endpoint(self, token: str) -> EndpointInfo | Response:
         """The endpoint, or the error response: 404 when unknown, 503 when the database is down."""
         if len(token) > 200:
-            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+            return self._unknown_token()
         try:
             endpoint = active_endpoint_for_token_hash(hash_token(token))
         except DatabaseError:
@@ -139,8 +190,14 @@ class CallbackView(APIView):
             logger.exception("could not look up a callback endpoint")
             return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
         if endpoint is None:
-            return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
+            return self._unknown_token()
         return endpoint
+
+    def _unknown_token(self) -> Response:
+        # Per-IP: a scanner's flood turns into quiet 429s; a valid token is never counted.
+        if throttle.count_failure(self.request, throttle.UNKNOWN_TOKEN):
+            return throttle.throttled()
+        return _error(status.HTTP_404_NOT_FOUND, "unknown callback URL")
 
     def _verification(self, token: str) -> Response:
         # Tencent checks a URL once when it is saved; the request's form is undocumented.
@@ -187,7 +244,27 @@ class CallbackView(APIView):
             # URL verification with an empty POST: stores nothing, so it needs no credentials
             # (whether Tencent sends the URL's userinfo when verifying is undocumented).
             return Response({"retCode": 0})
-        if not _basic_auth_ok(request, endpoint):
+        try:
+            bearer_hash = _bearer_token_hash(endpoint)
+        except DatabaseError:
+            logger.exception("could not look up the bearer token of endpoint %s", endpoint.id)
+            return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+        # Alertmanager's http_config sends Bearer or Basic, never both: either configured passes.
+        basic = bool(endpoint.basic_auth_username)
+        if bearer_hash and not (
+            _bearer_ok(request, bearer_hash) or (basic and _basic_auth_ok(request, endpoint))
+        ):
+            if throttle.count_failure(request, throttle.BAD_CREDENTIALS):
+                return throttle.throttled()
+            response = _error(status.HTTP_401_UNAUTHORIZED, "bearer token required")
+            challenges = ['Bearer realm="AlarmHub callback"']
+            response["WWW-Authenticate"] = ", ".join(
+                challenges + (['Basic realm="AlarmHub callback"'] if basic else [])
+            )
+            return response
+        if not bearer_hash and not _basic_auth_ok(request, endpoint):
+            if throttle.count_failure(request, throttle.BAD_CREDENTIALS):
+                return throttle.throttled()
             response = _error(status.HTTP_401_UNAUTHORIZED, "HTTP Basic credentials required")
             response["WWW-Authenticate"] = 'Basic realm="AlarmHub callback"'
             return response
@@ -197,6 +274,8 @@ class CallbackView(APIView):
         except BadPayload as exc:
             return _error(status.HTTP_400_BAD_REQUEST, str(exc))
         session_id = _session_id(payload)
+        if quota.over_quota(endpoint.id):
+            return quota.quota_exceeded()
 
         try:
             store_delivery(

@@ -8,7 +8,9 @@ Prometheus reads any decrease as a counter reset, so ``rate()``/``increase()`` o
 holding a prune shows a spurious jump. Once delivery rows are pruned, the pruning must keep a
 per-status tally of what it deleted for this query to add back; until then alert on the gauges.
 
-Four queries per scrape, however many rows (a web test pins that).
+Four queries per scrape, however many rows (a web test pins that). The one exception to "from the
+database": ``alarmhub_callbacks_rejected_total`` counts callbacks that were refused precisely so
+that nothing is stored, so it comes from a cache counter (``alarms.ops.counters``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from prometheus_client.registry import Collector
 from ..choices import DeliveryStatus
 from ..selectors.alarms import firing_counts_by_namespace
 from ..selectors.pipeline import delivery_counts_by_status, last_sweep_at, unfinished_deliveries
+from .counters import rejected_callbacks
 
 
 class AlarmHubCollector(Collector):
@@ -41,6 +44,7 @@ class AlarmHubCollector(Collector):
         yield self._alarms_firing()
         yield self._outbound_messages_total()
         yield self._last_sweep()
+        yield self._callbacks_rejected()
 
     def _deliveries_total(self) -> Metric:
         counts = delivery_counts_by_status()
@@ -89,6 +93,17 @@ class AlarmHubCollector(Collector):
             "Outbound channel messages, by channel kind and result.",
             labels=["kind", "result"],
         )
+
+    def _callbacks_rejected(self) -> Metric:
+        family = CounterMetricFamily(
+            "alarmhub_callbacks_rejected",
+            "Callbacks refused without storing them, by reason (quota: the endpoint's "
+            "max callbacks per minute). Kept in the cache: per process unless CACHE_URL is Redis.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(rejected_callbacks().items()):
+            family.add_metric([reason], count)
+        return family
 
     def _last_sweep(self) -> Metric:
         at = last_sweep_at()

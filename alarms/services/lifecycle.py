@@ -17,6 +17,8 @@ from django.db import IntegrityError, connection, transaction
 from ..choices import NOTIFICATION_EVENT_TYPES, AlarmStatus, EventType
 from ..models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Policy
 from ..sources.base import Notification
+from .outbox import queue_messages
+from .search_text import alarm_search_text
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,14 @@ def apply_notification(
     if n.rank() > alarm.snapshot_rank:
         for key, value in _snapshot(n).items():
             setattr(alarm, key, value)
+        # Free-text search reads this column (selectors.search_alarms): kept with the snapshot.
+        alarm.search_text = alarm_search_text(
+            metric_display_name=alarm.metric_display_name,
+            event_display_name=alarm.event_display_name,
+            namespace=alarm.namespace,
+            region=alarm.region,
+            dimensions=alarm.dimensions or {},
+        )
     alarm.policy = policy or alarm.policy
     alarm.instance = instance or alarm.instance
     # A plain increment is safe: the identity lock (and the row lock) are held.
@@ -290,11 +300,15 @@ def apply_notification(
         details["after_recovery"] = True
     if event_type == EventType.RECOVERED and not alarm.trigger_seen:
         details["trigger_not_seen"] = True
-    _record(alarm, event_type, delivery, **details)
+    event = _record(alarm, event_type, delivery, **details)
     if newer_exists:
         _record(alarm, EventType.SUPERSEDED, delivery, reason="a newer occurrence already exists")
 
     if created:
         _supersede_older(alarm, delivery)
         _mark_flapping(alarm, delivery)
+    # Outbound messages commit with the event (the outbox); a late trigger or repeat of an
+    # alarm that is already closed says nothing new and sends nothing.
+    if alarm.status == AlarmStatus.FIRING or event_type == EventType.RECOVERED:
+        queue_messages(alarm=alarm, alarm_event=event, event=event_type)
     return ApplyResult(alarm=alarm, created=created, applied=True)

@@ -12,6 +12,8 @@ from django.utils import timezone
 from ..choices import EventType
 from ..models import Alarm, AlarmEvent, Note
 from ..permissions import check_can_acknowledge, check_can_annotate
+from .audit import AuditAction, listed_ids, record
+from .outbox import queue_messages
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -38,7 +40,9 @@ def acknowledge_alarm(*, alarm: Alarm, actor: Actor | None, note: str = "") -> A
             locked.first_acknowledged_at = locked.acknowledged_at
             fields.append("first_acknowledged_at")
         locked.save(update_fields=fields)
-        AlarmEvent.objects.create(alarm=locked, type=EventType.ACKNOWLEDGED, actor=user)
+        event = AlarmEvent.objects.create(alarm=locked, type=EventType.ACKNOWLEDGED, actor=user)
+        # The channels that want acknowledgements hear of it once this commits (the outbox).
+        queue_messages(alarm=locked, alarm_event=event, event=EventType.ACKNOWLEDGED)
     if note.strip():
         try:
             add_note(alarm=locked, author=actor, text=note)
@@ -62,24 +66,45 @@ def unacknowledge_alarm(*, alarm: Alarm, actor: Actor | None) -> Alarm:
     return locked
 
 
-def bulk_acknowledge(*, alarm_ids: list[int], actor: Actor | None) -> int:
+def bulk_acknowledge(
+    *, alarm_ids: list[int], actor: Actor | None, remote_addr: str | None = None
+) -> int:
     """Acknowledge many alarms; returns how many changed (already-acknowledged ones don't)."""
     check_can_acknowledge(actor)
-    changed = 0
+    changed: list[int] = []
     for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=True).only("pk"):
         before = alarm.acknowledged_at
         result = acknowledge_alarm(alarm=alarm, actor=actor)
-        changed += int(before is None and result.acknowledged_at is not None)
-    return changed
+        if before is None and result.acknowledged_at is not None:
+            changed.append(alarm.pk)
+    _record_bulk(AuditAction.ALARMS_BULK_ACKNOWLEDGED, actor, remote_addr, alarm_ids, changed)
+    return len(changed)
 
 
-def bulk_unacknowledge(*, alarm_ids: list[int], actor: Actor | None) -> int:
+def bulk_unacknowledge(
+    *, alarm_ids: list[int], actor: Actor | None, remote_addr: str | None = None
+) -> int:
     check_can_acknowledge(actor)
-    changed = 0
+    changed: list[int] = []
     for alarm in Alarm.objects.filter(pk__in=alarm_ids, acknowledged_at__isnull=False).only("pk"):
         unacknowledge_alarm(alarm=alarm, actor=actor)
-        changed += 1
-    return changed
+        changed.append(alarm.pk)
+    _record_bulk(AuditAction.ALARMS_BULK_UNACKNOWLEDGED, actor, remote_addr, alarm_ids, changed)
+    return len(changed)
+
+
+def _record_bulk(
+    action: str, actor: Actor | None, remote_addr: str | None, asked: list[int], changed: list[int]
+) -> None:
+    # One entry per bulk request; each alarm's own timeline already has an event per change.
+    record(
+        action=action,
+        actor=actor,
+        remote_addr=remote_addr,
+        requested=len(asked),
+        changed=len(changed),
+        alarm_ids=listed_ids(changed),
+    )
 
 
 MAX_NOTE_LENGTH = 10000

@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 
 from alarms import display
 from alarms.choices import AlarmStatus
+from alarms.console.css import colour_class
 from alarms.permissions import VIEW_ALARM
 from alarms.selectors.alarms import firing_counts_by_namespace
 
@@ -47,6 +48,16 @@ def humanize_duration(seconds: int | None) -> str:
 def status_colour(value: str) -> str:
     """``{{ alarm.status|status_colour }}``: the status's badge colour from alarms.choices."""
     return display.status_colour(value)
+
+
+@register.filter
+def status_class(value: str) -> str:
+    """``class="badge {{ alarm.status|status_class }}"``: the status's colour as a CSS class.
+
+    The CSP forbids inline ``style`` attributes; the class is defined by the status stylesheet
+    (alarms/console/css.py), generated from the same colours.
+    """
+    return colour_class(display.status_colour(value))
 
 
 @register.inclusion_tag("admin/alarms/at_a_glance.html", takes_context=True)

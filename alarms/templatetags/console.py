@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -48,3 +49,25 @@ def zone_choices() -> list[str]:
     from alarms.console.timezone import zone_choices as choices
 
     return choices(timezone.get_current_timezone_name())
+
+
+@register.simple_tag(takes_context=True)
+def saved_views(context: template.Context) -> list[dict[str, Any]]:
+    """The navigation's saved views: the user's own and the shared ones, in one query."""
+    from alarms.console.saved_views import view_url, visible_views
+
+    user = getattr(context.get("request"), "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    return [
+        {"name": v.name, "url": view_url(v), "shared": v.shared, "default": v.is_default}
+        for v in visible_views(user).only("id", "name", "query", "shared", "is_default")
+    ]
+
+
+@register.simple_tag
+def filter_query(filterset: Any) -> str:
+    """The board's current filter as repeated parameters with UTC times (what the API reads)."""
+    from alarms.console.querystrings import cleaned_filter_query
+
+    return cleaned_filter_query(filterset)

@@ -28,6 +28,81 @@ def cst(text: str) -> datetime:
 # What a person expects from each alarm body: kind, status, namespace, region, subject
 # (metric or event name), instance id, first occurrence (local), current value.
 EXPECTED_ALARMS: dict[str, dict[str, Any]] = {
+    "constructed_event_eventbridge_stateless": {
+        # EventBridge's stateless status "-": the event fires and has no recovery to wait for.
+        "kind": "event",
+        "status": "firing",
+        "namespace": "qce/cvm",
+        "region": "gz",
+        "event_name": "guest_reboot",
+        "instance_id": "ins-evbr0001",
+        "instance_name": "batch-7",
+        "policy_id": "",
+        "policy_name": "cvm-reboot-rule",
+        "first": "2025-06-01 12:00:00",
+        "recovered_at": None,
+    },
+    "constructed_metric_apm_service_operation": {
+        "kind": "metric",
+        "status": "firing",
+        "namespace": "performance_metric",
+        "region": "sh",
+        "metric_name": "service_request_duration_p99",
+        "instance_id": "order-service",
+        "first": "2025-06-01 10:00:00",
+        "current_value": "1240",
+        "dimensions": {
+            "tapm.instance.key": "apm-Qx7rT2bLm",
+            "service.name": "order-service",
+            "span.kind": "server",
+            "operation": "POST /api/orders",
+        },
+    },
+    "constructed_metric_object_level_id_instance": {
+        "kind": "metric",
+        "status": "firing",
+        "namespace": "qce/cvm",
+        "region": "bj",
+        "metric_name": "mem_usage",
+        "instance_id": "ins-obj1eve1",
+        "first": "2025-06-01 11:00:00",
+        "current_value": "93.4",
+        "level": "Serious",
+    },
+    "constructed_metric_tiered_alert_id_remind": {
+        "kind": "metric",
+        "status": "firing",
+        "namespace": "qce/cdb",
+        "region": "sg",
+        "metric_name": "cpu_use_rate",
+        "instance_id": "cdb-tier0001",
+        "first": "2025-06-01 13:00:00",
+        "threshold": "70",
+        "level": "Remind",
+    },
+    "constructed_metric_tiered_alert_id_serious": {
+        "kind": "metric",
+        "status": "firing",
+        "namespace": "qce/cdb",
+        "region": "sg",
+        "metric_name": "cpu_use_rate",
+        "instance_id": "cdb-tier0001",
+        "first": "2025-06-01 13:00:00",
+        "threshold": "90",
+        "level": "Serious",
+    },
+    "constructed_prometheus_tmp_alert_firing": {
+        "kind": "metric",
+        "status": "firing",
+        "namespace": "qce/prometheus",
+        "region": "gz",
+        "metric_name": "NodeDiskAlmostFull",
+        "instance_id": "10.0.0.12:9100",
+        "policy_id": "alert-k3m9x2qa",
+        "first": "2025-06-01 09:30:00",
+        "current_value": "91.2",
+        "level": "",
+    },
     "constructed_metric_clb_public_listener": {
         "kind": "metric",
         "status": "firing",
@@ -181,6 +256,7 @@ EXPECTED_ALARMS: dict[str, dict[str, Any]] = {
 
 # Bodies that are JSON objects but not alarm callbacks: stored, answered 200, failed with a reason.
 EXPECTED_FAILURES: dict[str, str] = {
+    "constructed_unknown_alarm_type_body": "alarmType must be 'metric', 'event' or 'prometheus'",
     "custom_content_template_body_fixture": "not a Tencent alarm: missing",
     "doc_event_vpc_peering_dimensions_fragment": "not a Tencent alarm: missing",
     "response_ack_legacy_contract": "not a Tencent alarm: missing",
@@ -256,7 +332,10 @@ def test_all_examples_on_one_endpoint_pair_into_the_expected_alarms(
     # Two pairs share an identity and first occurrence: the real disk-usage trigger and its
     # recovery, and the 2020 and 2023 doc samples of the same CPU alarm (policy, instance,
     # metric and firstOccurTime all equal). The 2018 sample names its metric "cpu usage".
+    # The two tiers of one tiered policy differ only in level: two alarms, never one.
     assert Alarm.objects.count() == len(EXPECTED_ALARMS) - 2
+    tiers = Alarm.objects.filter(instance__instance_id="cdb-tier0001")
+    assert sorted(tiers.values_list("level", flat=True)) == ["Remind", "Serious"]
     disk = Alarm.objects.get(metric_name="disk_usage")
     assert (disk.status, disk.notification_count, disk.duration_seconds) == ("recovered", 2, 101340)
     cpu = Alarm.objects.get(metric_name="cpu_usage", instance__instance_id="ins-o9p3rg3m")

@@ -24,7 +24,17 @@ NOT_ALARMS = (
     "doc_event_vpc_peering_dimensions_fragment.json",
     "response_ack_legacy_contract.json",
 )
-ALARM_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.json") if p.name not in NOT_ALARMS)
+# Alarm-shaped bodies of a shape no documentation describes: failed, with the reason.
+UNKNOWN_SHAPES = ("constructed_unknown_alarm_type_body.json",)
+ALARM_FIXTURES = sorted(
+    p.name for p in FIXTURES.glob("*.json") if p.name not in NOT_ALARMS + UNKNOWN_SHAPES
+)
+PROMETHEUS = "constructed_prometheus_tmp_alert_firing.json"
+APM = "constructed_metric_apm_service_operation.json"
+OBJECT_LEVEL = "constructed_metric_object_level_id_instance.json"
+EVENTBRIDGE = "constructed_event_eventbridge_stateless.json"
+TIERED_REMIND = "constructed_metric_tiered_alert_id_remind.json"
+TIERED_SERIOUS = "constructed_metric_tiered_alert_id_serious.json"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -867,4 +877,266 @@ def mutated_alarms(draw: st.DrawFn) -> dict[str, Any]:
 @FUZZ
 @given(mutated_alarms())
 def test_mutated_alarms_parse_or_raise_not_an_alarm(payload: dict[str, Any]) -> None:
+    parse_or_reject(payload)
+
+
+# --- shapes beyond plain metric and event alarms (docs/sources/tencent.md) -----------------------
+
+
+def test_prometheus_alarm_type_is_a_metric_alarm_named_by_its_alertname() -> None:
+    n = parse_fixture(PROMETHEUS)
+
+    assert (n.kind, n.status, n.namespace, n.region) == ("metric", "firing", "qce/prometheus", "gz")
+    assert (n.metric_name, n.policy_id, n.policy_name) == (
+        "NodeDiskAlmostFull",
+        "alert-k3m9x2qa",
+        "node disk",
+    )
+    assert (n.instance_id, n.instance_name) == ("10.0.0.12:9100", "10.0.0.12:9100")
+    assert n.dimensions["mountpoint"] == "/data"
+    assert n.current_value == "91.2"
+    assert n.extras["alarmType"] == "prometheus"
+    assert n.extras["annotations"]["runbook_url"] == "https://runbooks.example.com/node/disk-full"
+
+
+def test_prometheus_alerts_with_other_labels_are_other_alarms() -> None:
+    base = load(PROMETHEUS)
+    other_host = load(PROMETHEUS)
+    other_host["alarmObjInfo"]["dimensions"]["instance"] = "10.0.0.13:9100"
+    other_mount = load(PROMETHEUS)
+    other_mount["alarmObjInfo"]["dimensions"]["mountpoint"] = "/"
+
+    prints = {parse(payload).fingerprint(1) for payload in (base, other_host, other_mount)}
+
+    assert len(prints) == 3
+
+
+def test_prometheus_annotations_do_not_split_an_alarm() -> None:
+    later = load(PROMETHEUS)
+    later["alarmObjInfo"]["annotations"]["summary"] = "Disk /data on 10.0.0.12:9100 is 95% full"
+
+    assert parse(later).fingerprint(1) == parse_fixture(PROMETHEUS).fingerprint(1)
+
+
+def test_prometheus_labels_object_joins_the_dimensions() -> None:
+    payload = load(PROMETHEUS)
+    payload["alarmObjInfo"]["labels"] = payload["alarmObjInfo"].pop("dimensions")
+
+    n = parse(payload)
+
+    assert n.dimensions == parse_fixture(PROMETHEUS).dimensions
+    assert n.fingerprint(1) == parse_fixture(PROMETHEUS).fingerprint(1)
+
+
+def test_prometheus_metric_name_wins_over_the_alertname_label() -> None:
+    payload = load(PROMETHEUS)
+    payload["alarmPolicyInfo"]["conditions"]["metricName"] = "node_filesystem_avail_bytes"
+
+    assert parse(payload).metric_name == "node_filesystem_avail_bytes"
+
+
+def test_apm_body_reads_its_object_keys_as_dimensions_and_the_service_as_instance() -> None:
+    n = parse_fixture(APM)
+
+    assert n.dimensions == {
+        "tapm.instance.key": "apm-Qx7rT2bLm",
+        "service.name": "order-service",
+        "span.kind": "server",
+        "operation": "POST /api/orders",
+    }
+    assert (n.instance_id, n.instance_name, n.namespace) == (
+        "order-service",
+        "order-service",
+        "performance_metric",
+    )
+    assert "tapm.instance.key" not in n.extras.get("alarmObjInfo", {})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("operation", "GET /api/orders"),
+        ("service.name", "payment-service"),
+        ("span.kind", "client"),
+        ("tapm.instance.key", "apm-Other0001"),
+    ],
+)
+def test_apm_bodies_of_another_operation_service_or_instance_are_other_alarms(
+    key: str, value: str
+) -> None:
+    payload = load(APM)
+    payload["alarmObjInfo"][key] = value
+
+    assert parse(payload).fingerprint(1) != parse_fixture(APM).fingerprint(1)
+
+
+def test_apm_keys_inside_dimensions_read_the_same() -> None:
+    payload = load(APM)
+    obj = payload["alarmObjInfo"]
+    keys = ("tapm.instance.key", "service.name", "span.kind", "operation")
+    obj["dimensions"] = {key: obj.pop(key) for key in keys}
+
+    assert parse(payload).fingerprint(1) == parse_fixture(APM).fingerprint(1)
+
+
+def test_object_level_instance_id_id_and_level_are_read() -> None:
+    n = parse_fixture(OBJECT_LEVEL)
+
+    assert (n.instance_id, n.level) == ("ins-obj1eve1", "Serious")
+    assert n.dimensions == {
+        "id": "94f1133c-46cf-4c61-a4c1-d928183aba47",
+        "instanceId": "ins-obj1eve1",
+    }
+    assert n.extras == {}
+
+
+def test_object_level_id_alone_names_the_instance() -> None:
+    payload = load(OBJECT_LEVEL)
+    del payload["alarmObjInfo"]["instanceId"]
+
+    assert parse(payload).instance_id == "94f1133c-46cf-4c61-a4c1-d928183aba47"
+
+
+def test_object_level_key_that_contradicts_the_dimensions_stays_in_extras() -> None:
+    payload = load(OBJECT_LEVEL)
+    payload["alarmObjInfo"]["dimensions"] = {"instanceId": "ins-fromdims"}
+
+    n = parse(payload)
+
+    assert n.dimensions["instanceId"] == "ins-fromdims"
+    assert n.extras["alarmObjInfo"] == {"instanceId": "ins-obj1eve1"}
+
+
+def test_top_level_alarm_level_wins_over_the_objects_level() -> None:
+    payload = with_changes(OBJECT_LEVEL, alarmLevel="Warn")
+
+    assert parse(payload).level == "Warn"
+
+
+def test_undocumented_object_level_is_kept_as_sent_not_flattened() -> None:
+    payload = load(OBJECT_LEVEL)
+    payload["alarmObjInfo"]["level"] = "P1"
+
+    assert parse(payload).level == "P1"
+
+
+def test_eventbridge_stateless_event_fires_under_its_rule_name() -> None:
+    n = parse_fixture(EVENTBRIDGE)
+
+    assert (n.kind, n.status, n.recovered_at) == ("event", "firing", None)
+    assert (n.policy_id, n.policy_name, n.event_name) == ("", "cvm-reboot-rule", "guest_reboot")
+    assert (n.namespace, n.instance_id, n.instance_name) == ("qce/cvm", "ins-evbr0001", "batch-7")
+
+
+def test_tiered_levels_of_one_policy_are_two_alarms_with_their_own_level() -> None:
+    remind, serious = parse_fixture(TIERED_REMIND), parse_fixture(TIERED_SERIOUS)
+
+    assert (remind.level, serious.level) == ("Remind", "Serious")
+    assert remind.identity_fields() | {"level": ""} == serious.identity_fields() | {"level": ""}
+    assert remind.fingerprint(1) != serious.fingerprint(1)
+
+
+def test_unknown_alarm_type_is_not_an_alarm_and_names_the_known_ones() -> None:
+    with pytest.raises(NotAnAlarm) as caught:
+        parse_fixture(UNKNOWN_SHAPES[0])
+
+    assert str(caught.value) == ("alarmType must be 'metric', 'event' or 'prometheus', got 'trace'")
+
+
+# --- properties of the new shapes ------------------------------------------------------------
+
+LABEL_NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda name: name not in {"objName", "deviceName", "objDetail"}
+)
+LABEL_VALUES = st.text(min_size=1, max_size=12).filter(lambda text: text.strip() == text)
+LABEL_SETS = st.dictionaries(LABEL_NAMES, LABEL_VALUES, min_size=1, max_size=5)
+
+
+@FUZZ
+@given(LABEL_SETS, LABEL_SETS)
+def test_prometheus_alerts_share_an_identity_exactly_when_their_labels_match(
+    first: dict[str, str], second: dict[str, str]
+) -> None:
+    one, two = load(PROMETHEUS), load(PROMETHEUS)
+    one["alarmObjInfo"]["dimensions"] = first
+    two["alarmObjInfo"]["dimensions"] = second
+
+    same = parse(one).fingerprint(1) == parse(two).fingerprint(1)
+
+    assert same == (first == second)
+
+
+APM_KEYS = ("tapm.instance.key", "service.name", "span.kind", "operation")
+
+
+@FUZZ
+@given(
+    st.fixed_dictionaries({key: LABEL_VALUES for key in APM_KEYS}),
+    st.fixed_dictionaries({key: LABEL_VALUES for key in APM_KEYS}),
+    st.booleans(),
+)
+def test_apm_bodies_share_an_identity_exactly_when_their_object_keys_match(
+    first: dict[str, str], second: dict[str, str], inside_dimensions: bool
+) -> None:
+    one, two = load(APM), load(APM)
+    for key in APM_KEYS:
+        one["alarmObjInfo"][key] = first[key]
+        two["alarmObjInfo"].pop(key)
+    # Where a body puts the keys (alarmObjInfo or its dimensions) does not matter.
+    if inside_dimensions:
+        two["alarmObjInfo"]["dimensions"] = dict(second)
+    else:
+        two["alarmObjInfo"].update(second)
+
+    same = parse(one).fingerprint(1) == parse(two).fingerprint(1)
+
+    assert same == (first == second)
+
+
+@FUZZ
+@given(
+    st.sampled_from(["Remind", "Warn", "Serious"]),
+    st.sampled_from(["Remind", "Warn", "Serious"]),
+    st.sampled_from(["alarmLevel", "alertId"]),
+)
+def test_levels_are_never_flattened(first: str, second: str, where: str) -> None:
+    def body(level: str) -> dict[str, Any]:
+        value = level if where == "alarmLevel" else f"CONSTRUCTEDTIERED_{level}"
+        changes: dict[str, Any] = {"alertId": ..., where: value}
+        return with_changes(TIERED_REMIND, **changes)
+
+    one, two = parse(body(first)), parse(body(second))
+
+    assert (one.level, two.level) == (first, second)
+    assert (one.fingerprint(1) == two.fingerprint(1)) == (first == second)
+
+
+SHAPED_OBJECT = st.fixed_dictionaries(
+    {},
+    optional={
+        "region": plausible("gz"),
+        "namespace": plausible("performance_metric"),
+        "level": plausible("Warn", "serious"),
+        "id": plausible("obj-1", 7),
+        "instanceId": plausible("ins-1"),
+        "tapm.instance.key": plausible("apm-1"),
+        "service.name": plausible("svc"),
+        "span.kind": plausible("server"),
+        "operation": plausible("GET /"),
+        "labels": st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4) | JSON_VALUES,
+        "annotations": st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=3) | JSON_VALUES,
+        "dimensions": st.dictionaries(st.text(max_size=12), JSON_VALUES, max_size=5),
+    },
+)
+
+
+@FUZZ
+@given(SHAPED_OBJECT, plausible("prometheus", "metric", "event", " PROMETHEUS "), st.data())
+def test_new_shapes_with_random_values_parse_or_raise_not_an_alarm(
+    obj: dict[str, Any], alarm_type: Any, data: st.DataObject
+) -> None:
+    payload = load(data.draw(st.sampled_from([PROMETHEUS, APM, OBJECT_LEVEL, EVENTBRIDGE])))
+    payload["alarmObjInfo"] = obj
+    payload["alarmType"] = alarm_type
+
     parse_or_reject(payload)

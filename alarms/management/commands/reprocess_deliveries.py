@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import datetime, time
 from typing import Any
@@ -12,6 +13,7 @@ from tqdm import tqdm
 from alarms.choices import DeliveryStatus
 from alarms.models import Delivery
 from alarms.pipeline.process import reprocess
+from alarms.services.audit import AuditAction, listed_ids, record
 
 
 def _parse_since(value: str) -> datetime:
@@ -27,6 +29,13 @@ def _parse_since(value: str) -> datetime:
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return moment
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers) and no LOGNAME/USER
+        return ""
 
 
 class Command(BaseCommand):
@@ -59,5 +68,16 @@ class Command(BaseCommand):
         ids = list(deliveries.order_by("received_at", "pk").values_list("pk", flat=True))
         progress = tqdm(ids, unit="delivery", disable=not sys.stderr.isatty(), file=sys.stderr)
         outcome = reprocess(progress)
+        # A command has no user or address: the OS account that ran it is the best "who".
+        record(
+            action=AuditAction.DELIVERIES_REPROCESSED,
+            actor=None,
+            via="manage.py reprocess_deliveries",
+            os_user=_os_user(),
+            filters={key: options[key] for key in ("status", "since", "endpoint", "ids")},
+            selected=len(ids),
+            outcome=outcome,
+            delivery_ids=listed_ids(ids),
+        )
         summary = ", ".join(f"{count} {name}" for name, count in sorted(outcome.items()))
         self.stdout.write(f"Reprocessed {len(ids)} deliveries: {summary or 'nothing to do'}.")

@@ -13,6 +13,14 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from ..base import Kind, NotAnAlarm, Notification, Status
+from .shapes import (
+    PROMETHEUS,
+    PROMETHEUS_NAMESPACE,
+    annotations_of,
+    is_prometheus,
+    object_dimensions,
+    optional_object,
+)
 from .values import (
     Fields as _Fields,
 )
@@ -36,7 +44,9 @@ SOURCE = "tencent"
 
 # "-" is EventBridge's stateless event status; such an event never recovers, so it only fires.
 _STATUSES: dict[str, Status] = {"1": "firing", "0": "recovered", "-": "firing"}
-_KINDS: dict[str, Kind] = {"metric": "metric", "event": "event"}
+# A managed-Prometheus alert routed through a notification template is a metric alarm whose
+# object is one alert's label set (docs/sources/tencent.md "Prometheus alarm policies").
+_KINDS: dict[str, Kind] = {"metric": "metric", "event": "event", "prometheus": "metric"}
 _LEVELS = {"remind": "Remind", "warn": "Warn", "serious": "Serious"}
 
 # Instance id keys across products (FORMAT.md §7), most specific first; objId is the fallback
@@ -66,6 +76,9 @@ _INSTANCE_ID_KEYS = (
     "grpid",
     "function_name",
     "domain",
+    # APM: the service is what people know; the APM instance when no service is named.
+    "service.name",
+    "tapm.instance.key",
 )
 _LISTENER_PORT_KEYS = ("vport", "loadBalancerPort", "port")
 
@@ -84,11 +97,17 @@ def parse_notification(payload: dict[str, Any], *, default_tz: tzinfo) -> Notifi
 
     status = _status(top)
     kind = _kind(top, conditions)
+    prometheus = is_prometheus(top)
+    labels = optional_object(obj, "labels")
+    dimensions = object_dimensions(obj, {**labels, **dimensions})
     first_occurred_at = _first_occurred_at(top, default_tz)
     duration = _duration(top)
     recovered_at = _recovered_at(top, status, first_occurred_at, duration, default_tz)
     additional_msg = _additional_msg(top)
     metric = _metric_fields(conditions) if kind == "metric" else {}
+    if prometheus and not metric["metric_name"]:
+        # A Prometheus alert is named by its alertname label (the rule's name).
+        metric["metric_name"] = _dimension_text(dimensions, "alertname")
     event = _event_fields(conditions) if kind == "event" else {}
 
     return Notification(
@@ -100,18 +119,21 @@ def parse_notification(payload: dict[str, Any], *, default_tz: tzinfo) -> Notifi
         recovered_at=recovered_at,
         duration_seconds=duration,
         region=obj.text("region") or _dimension_text(dimensions, "region", "__region__"),
-        namespace=_namespace(obj, kind, event.get("product_name", "")),
+        namespace=_namespace(obj, kind, event.get("product_name", ""), prometheus=prometheus),
         policy_id=policy.text("policyId"),
         policy_name=policy.text("policyName"),
         policy_type=policy.text("policyType"),
         policy_type_cname=policy.text("policyTypeCName"),
         policy_type_ename=policy.text("policyTypeEname"),
-        instance_id=_instance_id(dimensions),
+        instance_id=(prometheus and _dimension_text(dimensions, "instance"))
+        or _instance_id(dimensions),
         instance_name=_dimension_text(dimensions, "deviceName", "objName")
-        or additional_msg.get("alias", ""),
-        dimensions=dict(dimensions),
+        or additional_msg.get("alias", "")
+        or (prometheus and _dimension_text(dimensions, "instance"))
+        or _dimension_text(dimensions, "service.name"),
+        dimensions=dimensions,
         additional_msg=additional_msg,
-        level=_level(top, policy),
+        level=_level(top, policy, obj),
         **metric,
         **event,
         extras=_extras(top, obj, policy, conditions),
@@ -165,8 +187,11 @@ def _kind(top: _Fields, conditions: _Fields) -> Kind:
     if not _is_blank(raw):
         kind = _KINDS.get(raw.strip().lower()) if isinstance(raw, str) else None
         if kind is None:
-            raise NotAnAlarm(f"alarmType must be 'metric' or 'event', got {_describe(raw)}")
-        top.mark("alarmType")
+            raise NotAnAlarm(
+                f"alarmType must be 'metric', 'event' or 'prometheus', got {_describe(raw)}"
+            )
+        if raw.strip().lower() != PROMETHEUS:
+            top.mark("alarmType")  # "prometheus" stays in extras: the kind alone cannot say it
         return kind
     top.mark("alarmType")
     if _as_text(conditions.raw("eventName")) or _as_text(conditions.raw("productName")):
@@ -236,11 +261,13 @@ def _is_unset_recovery(value: Any) -> bool:
 # --- where the alarm is ------------------------------------------------------------------------
 
 
-def _namespace(obj: _Fields, kind: Kind, product_name: str) -> str:
+def _namespace(obj: _Fields, kind: Kind, product_name: str, *, prometheus: bool) -> str:
     namespace = obj.text("namespace").lower()
     if not namespace and kind == "event" and product_name:
         # Event bodies carry no namespace; the product stands in for it (FORMAT.md §6).
         return f"qce/{product_name.lower()}"
+    if not namespace and prometheus:
+        return PROMETHEUS_NAMESPACE
     return namespace
 
 
@@ -269,6 +296,7 @@ def _instance_id(dimensions: dict[str, Any]) -> str:
         or _listener_id(dimensions)
         or _dimension_text(dimensions, "objId")
         or _dimension_text_folded(dimensions, "objId")
+        or _dimension_text(dimensions, "id")
     )
 
 
@@ -338,9 +366,12 @@ def _additional_msg(top: _Fields) -> dict[str, str]:
     return result
 
 
-def _level(top: _Fields, policy: _Fields) -> str:
-    """Tencent's alarm level: alarmLevel if sent, else the suffix of a tiered policy's alertId."""
-    level = top.text("alarmLevel") or policy.text("alarmLevel")
+def _level(top: _Fields, policy: _Fields, obj: _Fields) -> str:
+    """Tencent's alarm level: alarmLevel if sent, else the suffix of a tiered policy's alertId.
+
+    A level Tencent did not document is kept as sent, never mapped onto another one.
+    """
+    level = top.text("alarmLevel") or policy.text("alarmLevel") or obj.text("level")
     if level:
         return _LEVELS.get(level.lower(), level)
     # alertId is kept in extras: it is the per-push id, the level is only its suffix.
@@ -351,7 +382,10 @@ def _level(top: _Fields, policy: _Fields) -> str:
 
 def _extras(top: _Fields, obj: _Fields, policy: _Fields, conditions: _Fields) -> dict[str, Any]:
     """Unused keys, nested as in the payload (conditions stay under alarmPolicyInfo)."""
+    annotations = annotations_of(top, obj)
     extras = top.leftovers()
+    if annotations:
+        extras["annotations"] = annotations
     policy_rest = policy.leftovers()
     if condition_rest := conditions.leftovers():
         policy_rest["conditions"] = condition_rest

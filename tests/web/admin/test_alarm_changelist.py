@@ -34,7 +34,7 @@ def test_columns_show_status_badge_condition_duration_and_acknowledger(
 
     html = operator_client.get(ALARMS).content.decode()
 
-    assert f'style="background-color: {AlarmStatus.FIRING.colour}">Firing</span>' in html
+    assert f'alarmhub-bg-{AlarmStatus.FIRING.colour[1:]}">Firing</span>' in html
     assert "disk_usage 96.739 &gt; 95%" in html
     assert "1 h 30 min" in html
     assert "Serious" in html

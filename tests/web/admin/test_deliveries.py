@@ -32,7 +32,7 @@ def test_list_shows_status_badge_truncated_error_and_alarm_link(
 
     html = viewer_client.get(DELIVERIES).content.decode()
 
-    assert f'style="background-color: {DeliveryStatus.FAILED.colour}">Failed</span>' in html
+    assert f'alarmhub-bg-{DeliveryStatus.FAILED.colour[1:]}">Failed</span>' in html
     assert "not an alarm: " + "x" * 60 in html
     assert "x" * 100 not in html
     assert f'href="/admin/alarms/alarm/{alarm.pk}/change/"' in html

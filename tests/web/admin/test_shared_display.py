@@ -110,7 +110,7 @@ def test_console_table_and_admin_list_show_the_same_condition(
 
     assert "Disk usage 96.7 &gt;= 95%" in table
     assert "Disk usage 96.7 &gt;= 95%" in admin_list
-    assert f'style="background-color: {AlarmStatus.FIRING.colour}"' in table
+    assert f"alarmhub-bg-{AlarmStatus.FIRING.colour[1:]}" in table
 
 
 def test_timeline_selector_reads_events_and_notes_in_two_queries(

@@ -48,6 +48,7 @@ def alarms(api_endpoint: CallbackEndpoint) -> dict[str, Alarm]:
             instance_name="db-1",
             dimensions={"unInstanceId": "ins-db1"},
             metric_name="disk_usage",
+            metric_display_name="Disk utilization",
             level="Serious",
             first_occurred_at=at(2),
         ),
@@ -97,6 +98,7 @@ def alarms(api_endpoint: CallbackEndpoint) -> dict[str, Alarm]:
             instance_name="",
             dimensions={"vip": "10.0.0.9"},
             metric_name="ClientConnum",
+            metric_display_name="Client connections",
             first_occurred_at=at(5),
         ),
     }

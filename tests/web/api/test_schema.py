@@ -69,6 +69,7 @@ def test_schema_documents_every_filter_and_the_contract_fields(
         "first_occurred_after",
         "first_occurred_before",
         "q",
+        "stale",
         "cursor",
         "page_size",
     }

@@ -1,0 +1,150 @@
+"""The outbox (DESIGN §6 "Channels"): a message row per channel, written in the same
+transaction as the alarm event that causes it, and published to the sender after commit.
+
+A lost publish (Redis down, worker killed) loses nothing: the row is on disk, and
+:func:`requeue_due_messages` (run by the beat sweep) publishes it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..choices import EventType, OutboundStatus
+from ..models import Alarm, AlarmEvent, Channel, OutboundMessage
+from ..notify.dispatch import enqueue_outbound_message
+
+logger = logging.getLogger(__name__)
+
+# A message "sending" this long after its claim belongs to a dead worker (the send itself times
+# out after a few seconds).
+STUCK_SENDING_SECONDS = 300
+
+
+def _subscribed_channels(event: str) -> list[Channel]:
+    """Active channels that want ``event``: one query on a small table.
+
+    ``events`` is JSON; SQLite has no JSON containment lookup, so it is read in Python. This is
+    the whole cost of the outbox on the lifecycle's hot path when no channel wants the event.
+    """
+    channels = Channel.objects.filter(is_active=True).only("id", "events", "filter")
+    return [channel for channel in channels if event in (channel.events or [])]
+
+
+def queue_messages(
+    *,
+    alarm: Alarm,
+    alarm_event: AlarmEvent,
+    event: str,
+    only_channels: Collection[int] | None = None,
+    now: datetime | None = None,
+) -> list[OutboundMessage]:
+    """Write one message per active channel that wants ``event`` and whose filter matches.
+
+    Call inside the transaction that recorded ``alarm_event``: the messages commit (or roll back)
+    with it, and are published to the sender only after the commit. While a silence is in force
+    the messages are written as ``silenced`` (kept, never sent) and the alarm's timeline gets
+    one SILENCED event. ``only_channels`` narrows the candidates (escalation picks its own).
+    """
+    channels = _subscribed_channels(event)
+    if only_channels is not None:
+        channels = [channel for channel in channels if channel.pk in only_channels]
+    if not channels:
+        return []
+    from ..notify.matching import alarm_matches
+
+    matching = [channel for channel in channels if alarm_matches(alarm, channel.filter or {})]
+    if not matching:
+        return []
+    now = now or timezone.now()
+    from .silences import silence_in_force
+
+    silence = silence_in_force(alarm, now=now)
+    status = OutboundStatus.SILENCED if silence is not None else OutboundStatus.PENDING
+    messages = OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                channel_id=channel.pk,
+                alarm=alarm,
+                alarm_event=alarm_event,
+                event=event,
+                status=status,
+                silence=silence,
+                next_attempt_at=None if silence is not None else now,
+            )
+            for channel in matching
+        ]
+    )
+    if silence is not None:
+        # One timeline entry per muted event (not per channel): the alarm shows it was silenced.
+        AlarmEvent.objects.create(
+            alarm=alarm,
+            type=EventType.SILENCED,
+            details={
+                "silence_id": silence.pk,
+                "event": event,
+                "event_id": alarm_event.pk,
+                "channels": [channel.pk for channel in matching],
+            },
+        )
+        return messages
+    enqueue_after_commit([message.pk for message in messages])
+    return messages
+
+
+def enqueue_after_commit(message_ids: Iterable[int]) -> None:
+    """Publish the sender task for each message once the current transaction commits."""
+    ids = list(message_ids)
+    if not ids:
+        return
+    transaction.on_commit(lambda: [enqueue_outbound_message(pk) for pk in ids])
+
+
+@dataclass(frozen=True)
+class OutboxSweepResult:
+    requeued: int
+    unstuck: int
+
+
+def requeue_due_messages(*, now: datetime | None = None, limit: int = 5000) -> OutboxSweepResult:
+    """Publish again what a lost queue message left behind; hand back dead workers' claims.
+
+    Due ``pending`` messages are re-published once they have been due for
+    ``ALARMHUB_REQUEUE_AFTER_SECONDS`` (a fresh one is already on its way); ``sending`` ones
+    claimed over :data:`STUCK_SENDING_SECONDS` ago go back to ``pending`` first.
+    """
+    now = now or timezone.now()
+    unstuck = OutboundMessage.objects.filter(
+        status=OutboundStatus.SENDING,
+        status_changed_at__lt=now - timedelta(seconds=STUCK_SENDING_SECONDS),
+    ).update(status=OutboundStatus.PENDING, status_changed_at=now, next_attempt_at=now)
+    cutoff = now - timedelta(seconds=settings.ALARMHUB_REQUEUE_AFTER_SECONDS)
+    # Served by the partial index outbound_due_idx (status in pending/sending, next_attempt_at).
+    due = OutboundMessage.objects.filter(
+        Q(next_attempt_at__lte=cutoff) | Q(next_attempt_at__isnull=True),
+        status=OutboundStatus.PENDING,
+    ).order_by("next_attempt_at")
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    if unstuck:
+        ids += list(
+            OutboundMessage.objects.filter(
+                status=OutboundStatus.PENDING, status_changed_at=now, next_attempt_at=now
+            ).values_list("pk", flat=True)[:limit]
+        )
+    ids = sorted(set(ids))
+    failures = sum(0 if enqueue_outbound_message(pk) else 1 for pk in ids)
+    if ids:
+        logger.info(
+            "re-queued %d outbound messages (%d publish failures, %d unstuck)",
+            len(ids),
+            failures,
+            unstuck,
+        )
+    return OutboxSweepResult(requeued=len(ids) - failures, unstuck=unstuck)
