@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from alarmhub import headers
 from alarmhub.cache import cache_settings
+from alarmhub.logging_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -330,6 +331,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alarms.tasks.escalate_unacknowledged_alarms",
         "schedule": timedelta(minutes=1),
     },
+    # Acknowledgement expiry rules (alarms.services.ack_expiry).
+    "expire-acknowledgements": {
+        "task": "alarms.tasks.expire_acknowledgements",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------------
@@ -366,55 +372,7 @@ SPECTACULAR_SETTINGS = {
 # CACHE_URL=redis://...: shared by every process (throttles); unset: local memory.
 CACHES = cache_settings(env)
 
-# Callback tokens never reach a log (alarmhub/logredact.py): every handler filters records and
-# formats through the redacting formatter (tracebacks too). Django's own "django" and
-# "django.server" handlers are replaced by ours so that none is left unfiltered, and the filter
-# also sits on django.request itself so that handlers added later (Sentry, caplog) see redacted
-# records.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "redact_tokens": {"()": "alarmhub.logredact.RedactCallbackTokens"},
-        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
-    },
-    "formatters": {
-        "plain": {
-            "()": "alarmhub.logredact.RedactingFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
-        "django.server": {
-            "()": "django.utils.log.ServerFormatter",
-            "format": "[{server_time}] {message}",
-            "style": "{",
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
-        },
-        "django.server": {
-            "class": "logging.StreamHandler",
-            "formatter": "django.server",
-            "filters": ["redact_tokens"],
-        },
-        "mail_admins": {
-            "class": "django.utils.log.AdminEmailHandler",
-            "level": "ERROR",
-            "filters": ["require_debug_false", "redact_tokens"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django": {"handlers": ["mail_admins"], "level": "INFO"},
-        "django.request": {"filters": ["redact_tokens"]},
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-        "django.db.backends": {"level": "INFO"},
-        # At DEBUG urllib3 logs each request line: robot keys and signatures are in the query.
-        "urllib3": {"level": "WARNING"},
-    },
-}
+# Callback tokens never reach a log: every handler redacts (alarmhub/logging_config.py).
+LOGGING = logging_config(level=env.str("DJANGO_LOG_LEVEL", default="INFO"))
 
 TESTING = "pytest" in sys.modules

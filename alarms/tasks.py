@@ -108,6 +108,13 @@ def escalate_unacknowledged_alarms() -> int:
     return escalate_overdue_alarms()
 
 
+@shared_task(name="alarms.tasks.expire_acknowledgements")
+def expire_acknowledgements() -> int:
+    from .services.ack_expiry import expire_acknowledgements
+
+    return expire_acknowledgements()
+
+
 def enqueue_delivery(delivery_id: int) -> bool:
     """Publish the processing task; a broker failure is logged, never raised.
 

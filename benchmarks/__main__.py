@@ -5,7 +5,10 @@ Starts a throwaway PostgreSQL + Redis + gunicorn + Celery stack on 127.0.0.1, me
 1. ingestion — callbacks accepted per second by the callback view against ``GET /healthz`` on
    the same server (the price of a durable store), then how fast the workers turn the backlog
    into alarms — each tier measured with the other idle, as they share this machine's CPUs;
-2. scale — median latency of the API, dashboard and admin pages at N/20 and at N alarms;
+2. scale — median latency of the API, statistics, console and admin pages at N/20 and at N
+   alarms;
+3. export — a 100,000-row CSV export streamed (time, and the serving worker's RSS growth), an
+   XLSX export of 10,000 rows, and the statistics again at that size;
 
 and prints every result as a ratio measured within this one run, next to the absolute numbers.
 The machine is shared and noisy: absolute times vary from run to run, the ratios much less.
@@ -23,15 +26,18 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from tests.support.services import ServiceError, psql, wait_until
 
-from . import ingestion, scale
+from . import export, ingestion, scale
+from .export import MIB, ExportRun
 from .ingestion import LoadResult
 from .stack import ENDPOINT_NAME, Stack
 
@@ -48,6 +54,11 @@ COUNT_KINDS = {
     "full": "uncapped COUNT over the filtered rows",
 }
 STORM_INSTANCES = 300  # alarms in the storm: each one's first callback triggers, later ones repeat
+# Targets of the insights issue (#11): absolute, on this machine, at the sizes named.
+STATS_TARGET = 0.5  # seconds, the statistics API and page
+EXPORT_TARGET = 10.0  # seconds, a 100,000-row CSV export
+EXPORT_RSS_TARGET = 50 * MIB  # growth of the web process serving it
+XLSX_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,8 @@ class ScaleResult:
     queries: dict[int, dict[str, Any]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     loads: list[str] = field(default_factory=list)
+    seeded: int = 0  # seeded alarms so far and the seed's "now": the export phase loads on
+    base: float = 0.0
 
     def median(self, size: int, key: str) -> float:
         return statistics.median(self.samples[size][key])
@@ -322,6 +335,7 @@ def run_scale(stack: Stack, profile: Profile, alarms: int) -> ScaleResult:
         result.queries[size] = _probe(stack, "pages", stack.username, stack.api_token, spec)
         result.samples[size] = scale.time_pages(clients, page_list, rounds=profile.rounds)
         say(f"  measured at {_alarm_count(stack):,} alarms")
+    result.seeded, result.base = seeded, base
     return result
 
 
@@ -341,8 +355,9 @@ def print_scale(result: ScaleResult) -> None:
         big = [t for t, rows in qb.get("seq_scans", {}).items() if rows >= BIG_TABLE_ROWS]
         if big:
             notes.append(f"{label}: sequential scan of {', '.join(big)}")
-        for kind in qb.get("counts", []):
-            notes.append(f"{label}: one {COUNT_KINDS[kind]}")
+        # One note per kind: the statistics run several grouped COUNTs by design.
+        for kind, n in Counter(qb.get("counts", [])).items():
+            notes.append(f"{label}: {'one' if n == 1 else f'{n} ×'} {COUNT_KINDS[kind]}")
         if qa and qb and qa.get("queries") != qb.get("queries"):
             notes.append(f"{label}: query count {queries}")
     say(
@@ -356,6 +371,128 @@ def print_scale(result: ScaleResult) -> None:
             say(f"    - {note}")
 
 
+# --- 3. export (and the statistics at its size) --------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    size: int  # alarms in the table
+    rows: int  # the 100,000-row export's expected rows
+    warm_rss: int = 0  # the worker's RSS after the warm-up, before the measured exports
+    runs: dict[str, ExportRun] = field(default_factory=dict)
+    stats: dict[str, list[float]] = field(default_factory=dict)
+    stats_labels: dict[str, str] = field(default_factory=dict)
+
+
+def run_export(stack: Stack, profile: Profile, rows: int, sc: ScaleResult) -> ExportResult:
+    assert stack.web is not None and stack.web.process is not None
+    say(
+        f"\n3. Export — {rows:,} rows as CSV and {XLSX_ROWS:,} as XLSX, streamed, on one gunicorn "
+        "worker whose RSS is sampled every 10 ms; then the statistics at that size"
+    )
+    target = max(rows, sc.large)
+    _, summary = _load_to(stack, target, sc.seeded, sc.base)
+    say(f"  {summary}")
+    # One worker: the process that serves the export is known (its RSS is what is measured).
+    stack.web.stop()
+    stack.web.workers = 1
+    stack.web.start()
+    workers = export.children(stack.web.process.pid)
+    if len(workers) != 1:
+        raise RuntimeError(f"expected one gunicorn worker, found {workers}")
+    worker = workers[0]
+    size = _alarm_count(stack)
+    result = ExportResult(size=size, rows=min(rows, size))
+    clients = scale.Clients(stack.base_url, stack.api_token, stack.username, stack.password)
+
+    # The XLSX (and the small CSV) select the newest XLSX_ROWS alarms by a time filter.
+    cut = psql(
+        stack.database_url,
+        "SELECT first_occurred_at FROM alarms_alarm ORDER BY first_occurred_at DESC, id DESC "
+        "LIMIT 1 OFFSET %s",
+        XLSX_ROWS - 1,
+    )[0][0]
+    small_rows = int(
+        psql(
+            stack.database_url,
+            "SELECT count(*) FROM alarms_alarm WHERE first_occurred_at >= %s",
+            cut,
+        )[0][0]
+    )
+    url = f"{stack.base_url}/api/v1/alarms/export/"
+    recent = f"{url}?{urlencode({'first_occurred_after': cut.isoformat()})}"
+    # Warm the worker (imports, openpyxl, per-process caches), as a long-running one would be.
+    warm = f"{url}?{urlencode({'q': scale.SEARCH_INSTANCE})}"
+    for fmt in ("csv", "xlsx"):
+        export.download(clients.api, f"{warm}&format={fmt}", label="warm-up", worker_pid=worker)
+    result.warm_rss = export.rss_bytes(worker)
+    # The CSVs first, so that openpyxl's allocations cannot hide theirs.
+    plan = [
+        ("csv_small", f"CSV, {small_rows:,} rows", f"{recent}&format=csv", None),
+        ("csv", f"CSV, {result.rows:,} rows (the cap)", f"{url}?format=csv", None),
+        ("xlsx", f"XLSX, {small_rows:,} rows", f"{recent}&format=xlsx", small_rows),
+    ]
+    for key, label, address, expected in plan:
+        result.runs[key] = export.download(
+            clients.api, address, label=label, worker_pid=worker, rows=expected
+        )
+
+    stats = scale.stats_pages()
+    result.stats_labels = {page.key: page.label for page in stats}
+    result.stats = scale.time_pages(clients, stats, rounds=profile.rounds)
+    return result
+
+
+def _export_growth(result: ExportResult) -> int:
+    """RSS growth charged to the big CSV: its peak above the warm worker (an upper bound)."""
+    return max(0, result.runs["csv"].rss_peak - result.warm_rss)
+
+
+def _verdict(value: float, target: float, unit: str = "s") -> str:
+    if value <= target:
+        return "met"
+    return f"MISSED by {value - target:.3g} {unit} ({value / target:.1f}× the target)"
+
+
+def print_export(result: ExportResult, sc: ScaleResult | None) -> None:
+    say(
+        f"  {'':34} {'rows':>8} {'MiB':>6} {'1st byte':>9} {'total':>8} {'rows/s':>8}"
+        f"  worker RSS before → peak (growth)"
+    )
+    for run in result.runs.values():
+        rate = run.rows / run.total if run.total else 0.0
+        say(
+            f"  {run.label:34} {run.rows:8,} {run.bytes / MIB:6.1f} {ms(run.first_byte)} ms"
+            f" {run.total:6.2f} s {rate:8,.0f}  {run.rss_before / MIB:.0f} → "
+            f"{run.rss_peak / MIB:.0f} MiB (+{run.rss_growth / MIB:.1f} MiB)"
+        )
+    csv_run = result.runs["csv"]
+    if csv_run.rows != result.rows:
+        say(f"  NOTE: the CSV export held {csv_run.rows:,} rows, expected {result.rows:,}")
+    small = result.runs["csv_small"]
+    growth = _export_growth(result)
+    say(
+        f"  → {csv_run.rows / max(small.rows, 1):.0f}× the rows: "
+        f"{_ratio(csv_run.total, small.total)} the time; the worker's peak during the "
+        f"{csv_run.rows:,} rows is {growth / MIB:.1f} MiB above its warm RSS (both CSVs "
+        f"included), {small.rss_growth / MIB:.1f} MiB of it already after the "
+        f"{small.rows:,}; X-AlarmHub-Export-Truncated: {csv_run.truncated}"
+    )
+    say(
+        f"  targets: CSV {result.rows:,} rows ≤ {EXPORT_TARGET:.0f} s: {csv_run.total:.2f} s, "
+        f"{_verdict(csv_run.total, EXPORT_TARGET)}; worker RSS growth ≤ "
+        f"{EXPORT_RSS_TARGET // MIB} MiB: {growth / MIB:.1f} MiB, "
+        f"{_verdict(growth / MIB, EXPORT_RSS_TARGET / MIB, 'MiB')}"
+    )
+    say(f"  statistics at {result.size:,} alarms (median of the rounds, target ≤ 500 ms):")
+    for key, label in result.stats_labels.items():
+        median = statistics.median(result.stats[key])
+        before = ""
+        if sc is not None and key in sc.labels:
+            before = f"  ({_ratio(median, sc.median(sc.large, key))} the time at {sc.large:,})"
+        say(f"    {label:44} {ms(median)} ms  {_verdict(median, STATS_TARGET)}{before}")
+
+
 # --- summary ---------------------------------------------------------------------------------
 
 
@@ -363,7 +500,9 @@ def _ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}×" if denominator else "n/a"
 
 
-def print_summary(ing: IngestionResult | None, sc: ScaleResult | None) -> None:
+def print_summary(
+    ing: IngestionResult | None, sc: ScaleResult | None, ex: ExportResult | None
+) -> None:
     say("\nSummary (one run on this machine; compare the ratios, not the absolute numbers)")
     say(f"  {'measure':54} {'value':>14}  ratio")
     if ing is not None:
@@ -393,7 +532,37 @@ def print_summary(ing: IngestionResult | None, sc: ScaleResult | None) -> None:
         for key, label in sc.labels.items():
             a, b = sc.median(sc.small, key), sc.median(sc.large, key)
             name = f"{label} @ {sc.large:,}"
-            say(f"  {name:54} {b * 1000:11.1f} ms  large/small {b / a:.2f}×")
+            target = ""
+            if key.startswith("stats"):
+                target = f"; ≤ 500 ms {_verdict(b, STATS_TARGET)}"
+            say(f"  {name:54} {b * 1000:11.1f} ms  large/small {b / a:.2f}×{target}")
+    if ex is not None:
+        csv_run, xlsx = ex.runs["csv"], ex.runs["xlsx"]
+        rows = [
+            (
+                f"CSV export, {csv_run.rows:,} rows (streamed)",
+                f"{csv_run.total:.2f} s",
+                f"≤ {EXPORT_TARGET:.0f} s {_verdict(csv_run.total, EXPORT_TARGET)}",
+            ),
+            (
+                "   web worker RSS growth during it",
+                f"{_export_growth(ex) / MIB:.1f} MiB",
+                f"≤ {EXPORT_RSS_TARGET // MIB} MiB "
+                f"{_verdict(_export_growth(ex) / MIB, EXPORT_RSS_TARGET / MIB, 'MiB')}",
+            ),
+            (f"XLSX export, {xlsx.rows:,} rows", f"{xlsx.total:.2f} s", ""),
+        ]
+        for key, label in ex.stats_labels.items():
+            median = statistics.median(ex.stats[key])
+            rows.append(
+                (
+                    f"{label} @ {ex.size:,}",
+                    f"{median * 1000:.1f} ms",
+                    f"≤ 500 ms {_verdict(median, STATS_TARGET)}",
+                )
+            )
+        for name, value, ratio in rows:
+            say(f"  {name:54} {value:>14}  {ratio}")
     say("\n  Peers, for context only (not measured here):")
     for name, value in PEERS:
         say(f"  {name:54} {value:>14}  not measured here")
@@ -408,12 +577,18 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short runs (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="short runs (about 2½ minutes)")
     parser.add_argument(
         "--alarms", type=int, default=20_000, help="alarms at the large size (default 20000)"
     )
     parser.add_argument(
         "--no-wrk", action="store_true", help="load with the threaded Python client, not wrk"
+    )
+    parser.add_argument(
+        "--export-rows",
+        type=int,
+        default=100_000,
+        help="rows of the CSV export (default 100000, the export cap; 0 skips the export phase)",
     )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery processes (2)")
@@ -435,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     say("Starting a throwaway stack on 127.0.0.1: PostgreSQL (fsync on), Redis, gunicorn, Celery")
     ing: IngestionResult | None = None
     sc: ScaleResult | None = None
+    ex: ExportResult | None = None
     try:
         with Stack(
             web_workers=args.web_workers,
@@ -445,11 +621,14 @@ def main(argv: list[str] | None = None) -> int:
             print_ingestion(ing)
             sc = run_scale(stack, profile, args.alarms)
             print_scale(sc)
+            if args.export_rows > 0:
+                ex = run_export(stack, profile, args.export_rows, sc)
+                print_export(ex, sc)
             say("\nStopping the stack")
     except KeyboardInterrupt:
         say("\nInterrupted: every service this run started has been stopped.")
         return 130
-    print_summary(ing, sc)
+    print_summary(ing, sc, ex)
     say(f"\nTotal time {time.monotonic() - began:.0f} s")
     return 0
 

@@ -1,6 +1,6 @@
 """Read-side timings: the pages an operator and an API client use, timed over HTTP.
 
-One logged-in client (a session for the dashboard and admin, a DRF token for the API) requests
+One logged-in client (a session for the console and admin, a DRF token for the API) requests
 every page in turn, round after round, so that the machine's noise spreads evenly over the
 pages; the caller reports each page's median (and its fastest request).
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -18,6 +19,8 @@ import requests
 # not: 7 rows at 1,000 alarms against 50 at 20,000 compares output sizes, not queries).
 FILTER_NAMESPACE = "qce/cdb"
 SEARCH_INSTANCE = "ins-seed0000042"  # one seeded instance: about ten alarms at any scale
+# The statistics' filtered case: a longer window than the default seven days, and a filter.
+STATS_FILTER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ class Page:
     key: str
     label: str
     path: str
-    auth: str  # "token" (API) or "session" (dashboard, admin)
+    auth: str  # "token" (API) or "session" (console, admin)
+    # Text the page must contain: a 200 that renders no rows (or a login form) is no measurement.
+    marker: str = ""
 
 
 class Clients:
@@ -53,13 +58,13 @@ class Clients:
         if response.status_code != 302 or "sessionid" not in self.browser.cookies:
             raise RuntimeError(f"admin login failed: HTTP {response.status_code}")
 
-    def get(self, page: Page) -> tuple[float, int]:
-        """(seconds, status) of one request, body fully read."""
+    def get(self, page: Page) -> tuple[float, int, bytes]:
+        """(seconds, status, body) of one request, body fully read."""
         session = self.api if page.auth == "token" else self.browser
         started = time.perf_counter()
         response = session.get(self.base_url + page.path, timeout=60, allow_redirects=False)
-        _ = response.content
-        return time.perf_counter() - started, response.status_code
+        body = response.content
+        return time.perf_counter() - started, response.status_code, body
 
     def page_ten(self) -> str:
         """Path of the 10th API page, reached by following ``next`` links from the first."""
@@ -93,14 +98,46 @@ def pages(clients: Clients, detail_id: int) -> list[Page]:
             f"/api/v1/alarms/?q={SEARCH_INSTANCE}",
             "token",
         ),
-        Page("dashboard", "Dashboard /", "/", "session"),
-        Page("admin", "Admin changelist", "/admin/alarms/alarm/", "session"),
+        *stats_pages(),
+        # The board's rows link to their alarm pages; the alarm page shows its own permalink.
+        Page("board", "Console board /", "/", "session", 'href="/alarms/'),
+        Page(
+            "alarm_page",
+            "Console alarm page /alarms/<id>/",
+            f"/alarms/{detail_id}/",
+            "session",
+            'class="permalink"',
+        ),
+        Page("admin", "Admin changelist", "/admin/alarms/alarm/", "session", 'id="result_list"'),
         Page(
             "admin_filtered",
             "Admin changelist, namespace & status filters",
             f"/admin/alarms/alarm/?namespace={FILTER_NAMESPACE}&status__exact=recovered",
             "session",
+            'id="result_list"',
         ),
+    ]
+
+
+def stats_pages() -> list[Page]:
+    """The statistics: the API's default window, a filtered longer one, and the console page."""
+    after = datetime.now(UTC) - timedelta(days=STATS_FILTER_DAYS)
+    filtered = urlencode(
+        {
+            "namespace": FILTER_NAMESPACE,
+            "status": "recovered",
+            "first_occurred_after": after.replace(microsecond=0).isoformat(),
+        }
+    )
+    return [
+        Page("stats_api", "API stats, default window (7 d)", "/api/v1/stats/", "token"),
+        Page(
+            "stats_api_filtered",
+            f"API stats, {FILTER_NAMESPACE} & recovered, {STATS_FILTER_DAYS} d",
+            f"/api/v1/stats/?{filtered}",
+            "token",
+        ),
+        Page("stats_page", "Console /stats/ (7 d)", "/stats/", "session", "<svg"),
     ]
 
 
@@ -111,9 +148,11 @@ def time_pages(
     samples: dict[str, list[float]] = {page.key: [] for page in page_list}
     for round_number in range(warmup + rounds):
         for page in page_list:
-            seconds, status = clients.get(page)
+            seconds, status, body = clients.get(page)
             if status != 200:
                 raise RuntimeError(f"{page.label} ({page.path}) answered HTTP {status}")
+            if round_number == 0 and page.marker.encode() not in body:
+                raise RuntimeError(f"{page.label} ({page.path}) lacks {page.marker!r}")
             if round_number >= warmup:
                 samples[page.key].append(seconds)
     return samples

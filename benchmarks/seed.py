@@ -29,6 +29,8 @@ from typing import Any
 
 import django
 
+from alarms.services.search_text import alarm_search_text
+
 WINDOW_SECONDS = 90 * 86400
 # (namespace, weight, metrics, event names) — weights are shares of the fleet.
 NAMESPACES: list[tuple[str, int, list[str], list[str]]] = [
@@ -282,6 +284,7 @@ def alarm_row(
     identity = f"{instance['endpoint_id']}:{instance['instance_id']}:{subject}:{level}"
     threshold = rng.choice([80, 85, 90, 95])
     display = subject.replace("_", " ").title()
+    acknowledged_at = first + timedelta(seconds=rng.randint(30, 900)) if acked else None
     return {
         "id": pk,
         "endpoint_id": instance["endpoint_id"],
@@ -310,7 +313,17 @@ def alarm_row(
         "notification_count": 1 + repeats + (0 if firing else 1),
         "trigger_seen": True,
         "acknowledged_by_id": user_id if acked else None,
-        "acknowledged_at": first + timedelta(seconds=rng.randint(30, 900)) if acked else None,
+        "acknowledged_at": acknowledged_at,
+        # Never unacknowledged in this history: the first acknowledgement is the current one.
+        "first_acknowledged_at": acknowledged_at,
+        # What the lifecycle writes, so the trigram index is as big as in production.
+        "search_text": alarm_search_text(
+            metric_display_name="" if is_event else display,
+            event_display_name=display if is_event else "",
+            namespace=namespace,
+            region=instance["region"],
+            dimensions=instance["dimensions"],
+        ),
         "snapshot_rank": f"{0 if firing else 1}:{300 * repeats:016d}:seed-{k}",
         "created_at": first,
         "updated_at": last_notified,

@@ -17,9 +17,18 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import alarms, audit, catalogue, deliveries, endpoints, notify, silences
+from . import ack_expiry, alarms, audit, catalogue, deliveries, endpoints, notify, silences
 
-__all__ = ["alarms", "audit", "catalogue", "deliveries", "endpoints", "notify", "silences"]
+__all__ = [
+    "ack_expiry",
+    "alarms",
+    "audit",
+    "catalogue",
+    "deliveries",
+    "endpoints",
+    "notify",
+    "silences",
+]
 
 admin.site.site_header = _("AlarmHub")
 admin.site.site_title = _("AlarmHub")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -156,7 +156,7 @@ class AlarmAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, AlarmOperationsAdmin):
             },
         ),
     )
-    readonly_fields = tuple(field for _name, opts in fieldsets for field in opts["fields"])
+    readonly_fields = tuple(flatten_fieldsets(fieldsets))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -240,7 +240,7 @@ class AlarmAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, AlarmOperationsAdmin):
         change: bool = False,
         form_url: str = "",
         obj: Alarm | None = None,
-    ) -> TemplateResponse:
+    ) -> HttpResponse:
         if obj is not None:
             context.update(self._operations_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)

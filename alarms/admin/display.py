@@ -88,6 +88,7 @@ def with_viewing_user(obj: Model | None, request: HttpRequest) -> Any:
     request is not, so that is where the user goes.
     """
     if obj is not None:
+        # Our own per-request attribute: Model declares no such field.
         obj._alarmhub_viewer = request.user  # type: ignore[attr-defined]
     return obj
 

@@ -66,7 +66,8 @@ class EndpointAddForm(forms.ModelForm):
         return known_timezone(self.cleaned_data["timezone"])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # ModelForm's returns self.cleaned_data (the stubs allow None)
+        cleaned = self.cleaned_data
         if cleaned.get("basic_auth_username") and not cleaned.get("basic_auth_password"):
             self.add_error("basic_auth_password", gettext("A password is required."))
         return cleaned
@@ -109,7 +110,8 @@ class EndpointChangeForm(forms.ModelForm):
         return known_timezone(self.cleaned_data["timezone"])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # ModelForm's returns self.cleaned_data (the stubs allow None)
+        cleaned = self.cleaned_data
         username = cleaned.get("basic_auth_username")
         if username and not cleaned.get("basic_auth_password"):
             previous = CallbackEndpoint.objects.filter(pk=self.instance.pk).values_list(
@@ -149,7 +151,9 @@ class CallbackEndpointAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deliveries and alarms keep pointing at it (PROTECT)
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
         kwargs["form"] = EndpointChangeForm if obj is not None else EndpointAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 

@@ -13,13 +13,13 @@ such as ``policy__id__exact``) keep working for everything the FilterSet does no
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext, gettext_lazy
 
@@ -27,6 +27,9 @@ from ..choices import AlarmKind, AlarmLevel, AlarmStatus
 from ..filters.fields import MultiValueCharFilter
 from ..filters.filtersets import AlarmFilterSet
 from ..models import Alarm
+
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices  # a stub-only TypedDict
 
 # A sentinel for "the column is empty" in filter links ("" means "no filter", as in the API).
 EMPTY_VALUE = "__empty__"
@@ -64,6 +67,8 @@ class FilterSetListFilter(admin.SimpleListFilter):
     Every value of a repeated parameter shows as selected; a click selects that value alone.
     """
 
+    parameter_name: str  # every subclass names its FilterSet parameter
+
     def __init__(
         self,
         request: HttpRequest,
@@ -72,12 +77,13 @@ class FilterSetListFilter(admin.SimpleListFilter):
         model_admin: admin.ModelAdmin,
     ) -> None:
         self.values = list(params.get(self.parameter_name or "", []))  # super() pops them
-        super().__init__(request, params, model, model_admin)
+        # django-stubs still types params as dict[str, str]; since Django 5.0 values are lists.
+        super().__init__(request, params, model, model_admin)  # type: ignore[arg-type]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset  # AlarmChangeList has applied the FilterSet, repeated values and all
 
-    def choices(self, changelist: ChangeList) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
         name = self.parameter_name
         yield {
             "selected": not self.values,
@@ -93,7 +99,9 @@ class FilterSetListFilter(admin.SimpleListFilter):
 
 
 def _field_title(name: str) -> Any:
-    return Alarm._meta.get_field(name).verbose_name
+    field = Alarm._meta.get_field(name)
+    assert isinstance(field, Field), name  # a column, not a reverse relation: it has a title
+    return field.verbose_name
 
 
 class CachedValuesListFilter(FilterSetListFilter):

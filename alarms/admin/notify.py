@@ -2,7 +2,9 @@
 
 Channels are created and changed through ``alarms.services.channels``; the secret is a
 write-only password field (never rendered back, not even masked). The outbox and its attempts
-are history: read-only. Staff or the ``manage_channel`` permission see them, like the API.
+are history: read-only. Only holders of ``manage_channel`` (superusers have it) see them: the
+API's "staff or manage_channel" is not the admin's rule, since staff with no role must see nothing
+here.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import CHANNEL_EVENTS, OutboundStatus
 from ..models import Channel, OutboundAttempt, OutboundMessage
-from ..permissions import can_manage_channels
+from ..permissions import MANAGE_CHANNEL
 from ..services.channels import clean_channel, create_channel, send_test_message, update_channel
 from .display import status_badge
 from .scale import ReadOnlyAdminMixin, ScalableAdminMixin
+
+
+def _may_manage(request: HttpRequest) -> bool:
+    """The admin's rule for channels and the outbox: the permission, never staff status alone."""
+    return bool(request.user.is_active and request.user.has_perm(MANAGE_CHANNEL))
+
 
 _STATUS_COLOURS = {
     "pending": "#6c757d",
@@ -86,7 +94,8 @@ class ChannelForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # ModelForm's returns self.cleaned_data (the stubs allow None)
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         values = {name: cleaned.get(name) for name in self.Meta.fields}
@@ -122,24 +131,24 @@ class ChannelAdmin(admin.ModelAdmin):
         ),
     )
 
-    # Staff or manage_channel, as in the API: the model permissions alone do not decide.
+    # manage_channel decides, not the model permissions (nor, unlike the API, staff status).
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     def has_manage_channel_permission(self, request: HttpRequest) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     @admin.display(description=_("events"))
     def events_display(self, obj: Channel) -> str:
@@ -232,7 +241,7 @@ class OutboundAttemptInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
 
 @admin.register(OutboundMessage)
@@ -271,10 +280,10 @@ class OutboundMessageAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
     readonly_fields = fields
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can_manage_channels(request.user)
+        return _may_manage(request)
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj: OutboundMessage) -> SafeString:

@@ -116,8 +116,9 @@ class AlarmOperationsAdmin(admin.ModelAdmin):
         alarm = self._alarm_for_operation(request, object_id, self.has_annotate_permission(request))
         form = NoteForm(request.POST)
         if not form.is_valid():
+            # An ErrorList yields its messages as text; its stubs also allow ValidationError.
             for error in form.errors.get("text", []):
-                self.message_user(request, error, messages.ERROR)
+                self.message_user(request, str(error), messages.ERROR)
             return self._back_to(alarm)
         try:
             add_note(alarm=alarm, author=request.user, text=form.cleaned_data["text"])

@@ -63,7 +63,8 @@ class SilenceForm(forms.ModelForm):
             raise ValidationError(exc.message_dict["recurrence"]) from exc
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # ModelForm's returns self.cleaned_data (the stubs allow None)
+        cleaned = self.cleaned_data
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at and ends_at < starts_at:
             self.add_error("ends_at", _("A silence cannot end before it starts."))
@@ -125,7 +126,7 @@ class SilenceAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool
     ) -> None:
-        values = {name: form.cleaned_data.get(name) for name in WRITE_FIELDS}
+        values: dict[str, Any] = {name: form.cleaned_data.get(name) for name in WRITE_FIELDS}
         values["comment"] = values["comment"] or ""
         if change:
             saved = update_silence(silence=obj, actor=request.user, **values)

@@ -83,6 +83,7 @@ EXTRA_FIELDS: tuple[str, ...] = (
     "superseded",
     "flapping",
     "endpoint_name",
+    "source",  # tencent or alertmanager: both sources export alike (DESIGN §6 "Sources")
 )
 EXPORT_FIELDS = CONTRACT_FIELDS + EXTRA_FIELDS
 
@@ -96,6 +97,7 @@ _PATHS = {
     "acknowledged": "_acknowledged",
     "acknowledged_by": f"acknowledged_by__{get_user_model().USERNAME_FIELD}",
     "endpoint_name": "endpoint__name",
+    "source": "endpoint__source",
 }
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ..filters.fields import MultiValueCharField, UTCIsoDateTimeField
@@ -20,6 +21,8 @@ from ..filters.filtersets import AlarmFilterSet
 # Filters whose values an operator may list with commas, and may repeat.
 REPEATABLE_TEXT = ("namespace", "region", "policy_id", "instance_id", "level")
 TIME_FILTERS = ("first_occurred_after", "first_occurred_before")
+# Repeatable choices with only a few values: all shown, each a checkbox.
+CHECKBOXES = ("status", "kind", "source")
 
 LABELS = {
     "q": _("Search"),
@@ -31,6 +34,8 @@ LABELS = {
     "status": _("Status"),
     "kind": _("Kind"),
     "acknowledged": _("Acknowledged"),
+    "stale": _("Stale"),
+    "source": _("Source"),
     "first_occurred_after": _("From"),
     "first_occurred_before": _("To"),
 }
@@ -77,27 +82,36 @@ class ConsoleAlarmFilterSet(AlarmFilterSet):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # self.filters is a deep copy per instance: changing it leaves the API's untouched.
-        for name, label in LABELS.items():
-            self.filters[name].label = label
+        # self.filters is a deep copy per instance, so changing it leaves the API's untouched. But
+        # Filter.field is cached (as ``_field``) on whichever filter first builds it, and the
+        # class's base_filters are shared with AlarmFilterSet: once anything builds fields from
+        # them (drf-spectacular does, for /api/v1/schema/), the copies carry the API's field and
+        # would ignore every change below. Drop it, so the board's field is built from them.
+        for filter_ in self.filters.values():
+            vars(filter_).pop("_field", None)
+        for name, filter_ in self.filters.items():
+            # A filter missing from LABELS still gets a readable (if English) label, never
+            # django-filter's "[invalid name]"; test_filters makes such a filter fail the tests.
+            filter_.label = LABELS.get(name) or capfirst(name.replace("_", " "))
         for name in REPEATABLE_TEXT:
             self.filters[name].field_class = CommaSeparatedCharField
         for name in TIME_FILTERS:
             self.filters[name].field_class = ZonedDateTimeField
-        for name in ("status", "kind"):
+        for name in CHECKBOXES:
             self.filters[name].extra["widget"] = forms.CheckboxSelectMultiple
         self.filters["acknowledged"].extra["choices"] = (
             ("false", _("No")),
             ("true", _("Yes")),
         )
-        self.filters["acknowledged"].extra["empty_label"] = _("any")
+        for name in ("acknowledged", "stale"):
+            self.filters[name].extra["empty_label"] = _("any")
         self.filters["q"].extra["widget"] = forms.TextInput(
             attrs={"type": "search", "placeholder": _("policy, instance, metric…")}
         )
 
     @property
     def form(self) -> forms.Form:
-        form = super().form
+        form: forms.Form = super().form  # django-filter is untyped: say what it returns
         if not getattr(form, "_console_dressed", False):
             for name, field in form.fields.items():
                 field.help_text = ""  # the API's wording; the labels say enough on the board
@@ -105,5 +119,6 @@ class ConsoleAlarmFilterSet(AlarmFilterSet):
                     field.widget.attrs["placeholder"] = PLACEHOLDERS[name]
             # Known namespaces (those firing now) as suggestions: see dashboard.html's datalist.
             form.fields["namespace"].widget.attrs["list"] = "known-namespaces"
+            # Our own "already dressed" marker: Form declares no such attribute.
             form._console_dressed = True  # type: ignore[attr-defined]
         return form

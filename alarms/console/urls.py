@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import bulk, saved_views, stats, views
+from . import bulk, saved_views, silences, stats, views
 
 app_name = "alarms"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("views/new/", saved_views.save_view, name="save_view"),
     path("views/<int:pk>/delete/", saved_views.delete_view, name="delete_view"),
     path("views/<int:pk>/default/", saved_views.make_default, name="default_view"),
+    path("silences/", silences.silence_list, name="silences"),
+    path("silences/new/", silences.create, name="create_silence"),
+    path("silences/<int:pk>/end/", silences.end, name="end_silence"),
     path("alarms/bulk/", bulk.bulk_action, name="bulk"),
     path("alarms/<int:pk>/", views.alarm_detail, name="alarm"),
     path("alarms/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),

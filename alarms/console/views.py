@@ -8,7 +8,7 @@ JavaScript the same forms redirect back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -83,12 +83,26 @@ class BoardPage:
     first_position: int = 1  # "alarms 101–200": the position of rows[0] among the matches
 
 
+# The largest id a 64-bit column holds: a bigger one overflows the SQLite adapter.
+MAX_PK = 2**63 - 1
+
+
 def _position(params: QueryDict, key: str) -> tuple[datetime, int] | None:
-    when = parse_datetime(params.get(key, ""))
+    """A keyset boundary from the query string; None when missing or unusable (issue 14, 9).
+
+    A date that leaves years 1-9999 once in UTC, or an id beyond 64 bits, would raise in the
+    database adapter (a 500): those are ignored like any malformed position.
+    """
     pk = params.get(f"{key}_id", "")
-    if when is None or not pk.isdigit() or timezone.is_naive(when):
+    if not (pk.isascii() and pk.isdigit()) or int(pk) > MAX_PK:
         return None
-    return when, int(pk)
+    try:
+        when = parse_datetime(params.get(key, ""))  # ValueError: well formed, not a date
+        if when is None or timezone.is_naive(when):
+            return None
+        return when.astimezone(UTC), int(pk)  # OverflowError: outside years 1-9999 in UTC
+    except (ValueError, OverflowError):
+        return None
 
 
 def _page_number(params: QueryDict) -> int:
@@ -182,6 +196,7 @@ def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         "matching_more": more,
         "firing_by_namespace": counts,
         "known_namespaces": _known_values(counts),
+        # The selector types its rows as dict[str, object]; these two are COUNT()s, so ints.
         "firing_total": sum(int(row["count"]) for row in counts),  # type: ignore[call-overload]
         "stale_total": sum(int(row["stale"]) for row in counts),  # type: ignore[call-overload]
         "generated_at": timezone.now(),

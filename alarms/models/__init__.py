@@ -10,11 +10,12 @@ from .alarms import Alarm, AlarmEvent, Note
 from .catalogue import Instance, Policy
 from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
-from .notify import Channel, OutboundAttempt, OutboundMessage, Silence
+from .notify import AckExpiryRule, Channel, OutboundAttempt, OutboundMessage, Silence
 from .ops import Heartbeat
 from .people import AuditEntry, SavedView, UserPreference
 
 __all__ = [
+    "AckExpiryRule",
     "Alarm",
     "AlarmEvent",
     "AuditEntry",

@@ -197,3 +197,44 @@ class Silence(models.Model):
 
     def __str__(self) -> str:
         return self.comment[:50] or f"silence #{self.pk}"
+
+
+class AckExpiryRule(models.Model):
+    """An acknowledgement of a matching firing alarm expires ``expire_after_seconds`` after it
+    was given (issue 12 item 8; Alertmanager #1860): the alarm is unacknowledged by AlarmHub
+    itself, so it notifies and escalates again. ``filter`` uses the alarm-list vocabulary.
+
+    ``expire_on_refire``: an alarm that fires again after a recovery is a new lifecycle here (a
+    new ``firstOccurTime``), which starts unacknowledged whatever the rule says; the flag only
+    records that intent (see ``alarms.services.ack_expiry``).
+    """
+
+    filter = models.JSONField(_("filter"), default=dict, blank=True)
+    expire_after_seconds = models.PositiveIntegerField(_("expire after (s)"), null=True, blank=True)
+    expire_on_refire = models.BooleanField(_("expire when it fires again"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("acknowledgement expiry rule")
+        verbose_name_plural = _("acknowledgement expiry rules")
+        ordering = ["id"]
+        constraints = [
+            # Zero would unacknowledge every alarm the minute it is acknowledged.
+            models.CheckConstraint(
+                condition=Q(expire_after_seconds__isnull=True) | Q(expire_after_seconds__gte=60),
+                name="ack_expiry_at_least_a_minute",
+            )
+        ]
+
+    def __str__(self) -> str:
+        after = self.expire_after_seconds
+        return f"ack expiry #{self.pk}" + (f" after {after} s" if after else "")

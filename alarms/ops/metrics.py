@@ -8,7 +8,10 @@ Prometheus reads any decrease as a counter reset, so ``rate()``/``increase()`` o
 holding a prune shows a spurious jump. Once delivery rows are pruned, the pruning must keep a
 per-status tally of what it deleted for this query to add back; until then alert on the gauges.
 
-Four queries per scrape, however many rows (a web test pins that). The one exception to "from the
+``alarmhub_outbound_messages_total`` is counted the same way, from the outbox table, by each
+message's current status: its ``pending`` and ``sending`` results also fall as messages move on.
+
+Five queries per scrape, however many rows (a web test pins that). The one exception to "from the
 database": ``alarmhub_callbacks_rejected_total`` counts callbacks that were refused precisely so
 that nothing is stored, so it comes from a cache counter (``alarms.ops.counters``).
 """
@@ -25,8 +28,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from ..choices import DeliveryStatus
+from ..choices import DeliveryStatus, OutboundStatus
 from ..selectors.alarms import firing_counts_by_namespace
+from ..selectors.outbound import outbound_counts_by_kind_and_status
 from ..selectors.pipeline import delivery_counts_by_status, last_sweep_at, unfinished_deliveries
 from .counters import rejected_callbacks
 
@@ -86,13 +90,18 @@ class AlarmHubCollector(Collector):
         return family
 
     def _outbound_messages_total(self) -> Metric:
-        # No outbox table exists yet: the family is declared (HELP/TYPE) with no samples, so
-        # dashboards and alerts can be written now and start seeing data when messages do.
-        return CounterMetricFamily(
+        counts = outbound_counts_by_kind_and_status()
+        family = CounterMetricFamily(
             "alarmhub_outbound_messages",
-            "Outbound channel messages, by channel kind and result.",
+            "Outbound channel messages, by channel kind and result (the message's status, "
+            "counted from the outbox table: pruning messages or deleting a channel lowers it).",
             labels=["kind", "result"],
         )
+        # A kind that has messages gets every result, so a first failure is a step from 0.
+        for kind in sorted({kind for kind, _ in counts}):
+            for status in OutboundStatus:
+                family.add_metric([kind, status.value], counts.get((kind, status.value), 0))
+        return family
 
     def _callbacks_rejected(self) -> Metric:
         family = CounterMetricFamily(

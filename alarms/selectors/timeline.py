@@ -37,7 +37,10 @@ def alarm_timeline(alarm: Alarm, *, limit: int | None = None) -> AlarmTimeline:
     notes_by_id = {note.pk: note for note in notes}
     for event in events:
         details = event.details if isinstance(event.details, dict) else {}
-        event.note = notes_by_id.get(details.get("note_id"))  # type: ignore[attr-defined]
+        note_id = details.get("note_id")
+        note = notes_by_id.get(note_id) if note_id is not None else None
+        # Both are attributes for the templates only: AlarmEvent declares neither.
+        event.note = note  # type: ignore[attr-defined]
         event.detail_items = sorted(  # type: ignore[attr-defined]
             (key, value) for key, value in details.items() if key != "note_id"
         )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ..choices import CHANNEL_EVENTS, ChannelKind, OutboundStatus
 from ..models import Channel, OutboundMessage
 from ..permissions import check_can_manage_channels
+from .audit import AuditAction, record
 
 if TYPE_CHECKING:
     from ..permissions import Actor
@@ -40,6 +41,11 @@ EDITABLE_FIELDS = (
     "escalate_after_seconds",
     "is_active",
 )
+
+
+# Never in the audit log: robot keys and tokens live in the URL (email channels: addresses), and
+# the secret signs requests. Entries say only that they changed.
+_UNAUDITED_FIELDS = ("url", "secret")
 
 
 def email_addresses(value: str) -> list[str]:
@@ -160,18 +166,34 @@ def _user(actor: Actor | None) -> Any:
 
 
 @transaction.atomic
-def create_channel(*, actor: Actor | None, **values: Any) -> Channel:
-    """A new channel from ``EDITABLE_FIELDS`` (validated; the secret may be empty)."""
+def create_channel(
+    *, actor: Actor | None, remote_addr: str | None = None, **values: Any
+) -> Channel:
+    """A new channel from ``EDITABLE_FIELDS`` (validated; the secret may be empty).
+
+    ``actor`` and ``remote_addr`` are for the audit log, as for every write here.
+    """
     check_can_manage_channels(actor)
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
     fields = clean_channel(values)
-    return Channel.objects.create(created_by=_user(actor), **fields)
+    channel = Channel.objects.create(created_by=_user(actor), **fields)
+    record(
+        action=AuditAction.CHANNEL_CREATED,
+        actor=actor,
+        target=channel,
+        remote_addr=remote_addr,
+        **{field: value for field, value in fields.items() if field not in _UNAUDITED_FIELDS},
+        has_secret=bool(fields["secret"]),
+    )
+    return channel
 
 
 @transaction.atomic
-def update_channel(*, channel: Channel, actor: Actor | None, **changes: Any) -> Channel:
+def update_channel(
+    *, channel: Channel, actor: Actor | None, remote_addr: str | None = None, **changes: Any
+) -> Channel:
     """Change some fields of a channel. ``secret`` left out (or None) keeps the stored one."""
     check_can_manage_channels(actor)
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -185,18 +207,45 @@ def update_channel(*, channel: Channel, actor: Actor | None, **changes: Any) -> 
     merged["id"] = locked.pk
     fields = clean_channel(merged)
     changed = [field for field in EDITABLE_FIELDS if getattr(locked, field) != fields[field]]
+    before = {field: getattr(locked, field) for field in changed}
     for field in changed:
         setattr(locked, field, fields[field])
     if changed:
         locked.save(update_fields=[*changed, "updated_at"])
+        record(
+            action=AuditAction.CHANNEL_CHANGED,
+            actor=actor,
+            target=locked,
+            remote_addr=remote_addr,
+            changed=changed,
+            **{
+                field: {"old": before[field], "new": fields[field]}
+                for field in changed
+                if field not in _UNAUDITED_FIELDS
+            },
+        )
     return locked
 
 
 @transaction.atomic
-def delete_channel(*, channel: Channel, actor: Actor | None) -> None:
+def delete_channel(
+    *, channel: Channel, actor: Actor | None, remote_addr: str | None = None
+) -> None:
     """Delete a channel and its outbox history (messages cascade)."""
     check_can_manage_channels(actor)
-    Channel.objects.filter(pk=channel.pk).delete()
+    # The row as stored, not the caller's copy, is what the audit log describes.
+    locked = Channel.objects.select_for_update().filter(pk=channel.pk).first()
+    if locked is None:  # a concurrent delete got there first: nothing to log
+        return
+    _count, deleted = Channel.objects.filter(pk=locked.pk).delete()
+    record(
+        action=AuditAction.CHANNEL_DELETED,
+        actor=actor,
+        target=locked,
+        remote_addr=remote_addr,
+        kind=locked.kind,
+        outbound_messages=deleted.get(OutboundMessage._meta.label, 0),
+    )
 
 
 @transaction.atomic

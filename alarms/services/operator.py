@@ -54,7 +54,11 @@ def acknowledge_alarm(*, alarm: Alarm, actor: Actor | None, note: str = "") -> A
 
 
 @transaction.atomic
-def unacknowledge_alarm(*, alarm: Alarm, actor: Actor | None) -> Alarm:
+def unacknowledge_alarm(
+    *, alarm: Alarm, actor: Actor | None, details: dict[str, object] | None = None
+) -> Alarm:
+    """Withdraw the acknowledgement; ``details`` go on the UNACKNOWLEDGED event (an expiry
+    rule says why AlarmHub itself, actor None, did it)."""
     check_can_acknowledge(actor)
     user = _actor_or_none(actor)
     locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
@@ -62,7 +66,9 @@ def unacknowledge_alarm(*, alarm: Alarm, actor: Actor | None) -> Alarm:
         locked.acknowledged_at = None
         locked.acknowledged_by = None
         locked.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
-        AlarmEvent.objects.create(alarm=locked, type=EventType.UNACKNOWLEDGED, actor=user)
+        AlarmEvent.objects.create(
+            alarm=locked, type=EventType.UNACKNOWLEDGED, actor=user, details=details or {}
+        )
     return locked
 
 

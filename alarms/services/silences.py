@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ from django.utils import timezone
 from ..models import Alarm, Silence
 from ..notify.matching import alarm_matches, validate_filter
 from ..permissions import check_can_manage_silences
+from .audit import AuditAction, record
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -145,6 +146,18 @@ def _check_window(starts_at: datetime, ends_at: datetime) -> None:
         raise ValidationError({"ends_at": ["A silence cannot end before it starts."]})
 
 
+def _audited(silence: Silence) -> dict[str, Any]:
+    """What the audit log keeps of a silence (times as UTC ISO 8601 text: the same instant given
+    in another zone is no change)."""
+    return {
+        "comment": silence.comment,
+        "filter": silence.filter,
+        "starts_at": silence.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": silence.ends_at.astimezone(UTC).isoformat(),
+        "recurrence": silence.recurrence,
+    }
+
+
 def _clean_filter(filter: Mapping[str, object] | None) -> dict[str, list[str]]:
     try:
         return validate_filter(filter)
@@ -163,11 +176,15 @@ def create_silence(
     filter: Mapping[str, object] | None = None,
     recurrence: object = None,
     comment: str = "",
+    remote_addr: str | None = None,
 ) -> Silence:
-    """Create a silence; raises ValidationError naming the field, PermissionDenied."""
+    """Create a silence; raises ValidationError naming the field, PermissionDenied.
+
+    ``actor`` and ``remote_addr`` are for the audit log, as for every write here.
+    """
     check_can_manage_silences(actor, "add")
     _check_window(starts_at, ends_at)
-    return Silence.objects.create(
+    silence = Silence.objects.create(
         comment=comment,
         filter=_clean_filter(filter),
         starts_at=starts_at,
@@ -175,6 +192,14 @@ def create_silence(
         recurrence=validate_recurrence(recurrence),
         created_by=_user(actor),
     )
+    record(
+        action=AuditAction.SILENCE_CREATED,
+        actor=actor,
+        target=silence,
+        remote_addr=remote_addr,
+        **_audited(silence),
+    )
+    return silence
 
 
 @transaction.atomic
@@ -187,10 +212,12 @@ def update_silence(
     starts_at: datetime | _Unset = UNSET,
     ends_at: datetime | _Unset = UNSET,
     recurrence: object = UNSET,
+    remote_addr: str | None = None,
 ) -> Silence:
     """Change the given fields of a silence (the others stay); returns the saved row."""
     check_can_manage_silences(actor, "change")
     locked = Silence.objects.select_for_update().get(pk=silence.pk)
+    before = _audited(locked)
     fields: list[str] = []
     if not isinstance(comment, _Unset):
         locked.comment = comment
@@ -210,14 +237,39 @@ def update_silence(
     _check_window(locked.starts_at, locked.ends_at)
     if fields:
         locked.save(update_fields=[*fields, "updated_at"])
+    after = _audited(locked)
+    # Only what really changed: a form that resubmits every field is not a change of each.
+    changes = {name: {"old": before[name], "new": after[name]} for name in fields}
+    changes = {name: change for name, change in changes.items() if change["old"] != change["new"]}
+    if changes:
+        record(
+            action=AuditAction.SILENCE_CHANGED,
+            actor=actor,
+            target=locked,
+            remote_addr=remote_addr,
+            **changes,
+        )
     return locked
 
 
 @transaction.atomic
-def delete_silence(*, silence: Silence, actor: Actor | None) -> None:
+def delete_silence(
+    *, silence: Silence, actor: Actor | None, remote_addr: str | None = None
+) -> None:
     """Delete a silence; messages it muted keep their status (their link becomes empty)."""
     check_can_manage_silences(actor, "delete")
-    Silence.objects.filter(pk=silence.pk).delete()
+    # The row as stored, not the caller's copy, is what the audit log describes.
+    locked = Silence.objects.select_for_update().filter(pk=silence.pk).first()
+    if locked is None:  # a concurrent delete got there first: nothing to log
+        return
+    Silence.objects.filter(pk=locked.pk).delete()
+    record(
+        action=AuditAction.SILENCE_DELETED,
+        actor=actor,
+        target=locked,
+        remote_addr=remote_addr,
+        **_audited(locked),
+    )
 
 
 def silenced_alarm_ids(alarms: Iterable[Alarm], *, now: datetime) -> set[int]:

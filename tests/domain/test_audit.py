@@ -309,3 +309,143 @@ def test_bulk_acknowledge_and_unacknowledge_each_write_one_entry(root: Any) -> N
     unacked = only_entry(AuditAction.ALARMS_BULK_UNACKNOWLEDGED)
     assert unacked.details["changed"] == 2
     assert sorted(unacked.details["alarm_ids"]) == sorted(ids[:2])
+
+
+# --- channels and silences --------------------------------------------------------------------
+
+ROBOT_URL = "https://oapi.dingtalk.com/robot/send?access_token=AUDIT-ROBOT-KEY-123"
+ROBOT_SECRET = "SEC-audit-channel-secret"
+
+
+def test_channel_create_change_delete_are_recorded_without_the_url_or_secret(root: Any) -> None:
+    from alarms.services.channels import create_channel, delete_channel, update_channel
+
+    channel = create_channel(
+        actor=root,
+        remote_addr=ADDRESS,
+        name="ops robot",
+        kind="dingtalk",
+        url=ROBOT_URL,
+        secret=ROBOT_SECRET,
+        events=["triggered"],
+    )
+    update_channel(
+        channel=channel,
+        actor=root,
+        remote_addr=ADDRESS,
+        url=ROBOT_URL.replace("123", "456"),
+        secret="SEC-audit-new-secret",
+        events=["triggered", "recovered"],
+    )
+    delete_channel(channel=channel, actor=root, remote_addr=ADDRESS)
+
+    created = only_entry(AuditAction.CHANNEL_CREATED)
+    changed = only_entry(AuditAction.CHANNEL_CHANGED)
+    deleted = only_entry(AuditAction.CHANNEL_DELETED)
+    for entry in (created, changed, deleted):
+        assert (entry.actor_name, entry.remote_addr) == ("audit-root", ADDRESS)
+        assert (entry.target_type, entry.target_id, entry.target_repr) == (
+            "alarms.channel",
+            str(channel.pk),
+            "ops robot",
+        )
+        text = str(entry.details)
+        assert "AUDIT-ROBOT-KEY" not in text and "oapi.dingtalk.com" not in text
+        assert "SEC-audit" not in text
+    assert created.details["kind"] == "dingtalk"
+    assert created.details["events"] == ["triggered"]
+    assert created.details["has_secret"] is True
+    assert "url" not in created.details and "secret" not in created.details
+    assert changed.details == {
+        "changed": ["url", "secret", "events"],
+        "events": {"old": ["triggered"], "new": ["triggered", "recovered"]},
+    }
+    assert deleted.details == {"kind": "dingtalk", "outbound_messages": 0}
+
+
+def test_a_channel_update_that_changes_nothing_records_nothing(root: Any) -> None:
+    from alarms.services.channels import create_channel, update_channel
+
+    channel = create_channel(actor=root, name="quiet", kind="webhook", url="https://example.com/h")
+    before = AuditEntry.objects.count()
+
+    update_channel(channel=channel, actor=root, name="quiet", secret=None)
+
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_refused_channel_write_records_nothing(django_user_model: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from alarms.services.channels import create_channel
+
+    nobody = django_user_model.objects.create_user("no-role", password="pw")
+    with pytest.raises(PermissionDenied):
+        create_channel(actor=nobody, name="x", kind="webhook", url="https://example.com/h")
+
+    assert not AuditEntry.objects.exists()
+
+
+def test_silence_create_change_delete_are_recorded_with_what_changed(root: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from alarms.services.silences import create_silence, delete_silence, update_silence
+
+    starts = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+    silence = create_silence(
+        actor=root,
+        remote_addr=ADDRESS,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        filter={"namespace": ["qce/cvm"]},
+        comment="maintenance",
+    )
+    # The same start in another zone is no change; only the end and the comment changed.
+    update_silence(
+        silence=silence,
+        actor=root,
+        remote_addr=ADDRESS,
+        starts_at=starts.astimezone(ZoneInfo("Asia/Shanghai")),
+        ends_at=starts + timedelta(hours=3),
+        comment="maintenance, extended",
+    )
+    delete_silence(silence=silence, actor=root, remote_addr=ADDRESS)
+
+    created = only_entry(AuditAction.SILENCE_CREATED)
+    changed = only_entry(AuditAction.SILENCE_CHANGED)
+    deleted = only_entry(AuditAction.SILENCE_DELETED)
+    for entry in (created, changed, deleted):
+        assert (entry.actor_name, entry.remote_addr, entry.target_type, entry.target_id) == (
+            "audit-root",
+            ADDRESS,
+            "alarms.silence",
+            str(silence.pk),
+        )
+    assert created.details == {
+        "comment": "maintenance",
+        "filter": {"namespace": ["qce/cvm"]},
+        "starts_at": "2025-03-01T08:00:00+00:00",
+        "ends_at": "2025-03-01T10:00:00+00:00",
+        "recurrence": None,
+    }
+    assert changed.details == {
+        "comment": {"old": "maintenance", "new": "maintenance, extended"},
+        "ends_at": {"old": "2025-03-01T10:00:00+00:00", "new": "2025-03-01T11:00:00+00:00"},
+    }
+    assert deleted.details["comment"] == "maintenance, extended"
+    assert deleted.target_repr == "maintenance, extended"
+
+
+def test_deleting_a_silence_twice_records_one_entry(root: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from alarms.services.silences import create_silence, delete_silence
+
+    starts = datetime(2025, 3, 1, tzinfo=UTC)
+    silence = create_silence(actor=root, starts_at=starts, ends_at=starts + timedelta(hours=1))
+
+    delete_silence(silence=silence, actor=root)
+    delete_silence(silence=silence, actor=root)
+
+    assert AuditEntry.objects.filter(action=AuditAction.SILENCE_DELETED).count() == 1

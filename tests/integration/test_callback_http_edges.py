@@ -118,6 +118,7 @@ def test_free_text_search_has_trigram_indexes_on_postgresql(postgres: PostgresSe
     rows = psql(postgres.url, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm'")
     assert {name for (name,) in rows} == {
         "alarms_alarm_metric_name_trgm",
+        "alarms_alarm_search_text_trgm",
         "alarms_alarm_event_name_trgm",
         "alarms_policy_name_trgm",
         "alarms_policy_policy_id_trgm",

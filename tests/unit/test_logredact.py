@@ -18,6 +18,7 @@ import pytest
 from django.test import Client, RequestFactory
 from gunicorn.config import Config
 
+from alarmhub.logging_config import logging_config
 from alarmhub.logredact import RedactCallbackTokens, RedactingFormatter, redact
 from alarms.services.endpoints import NewEndpoint
 from tests.support.factories import post_callback
@@ -256,3 +257,11 @@ def test_error_report_email_has_no_token(settings: Any, mailoutbox: list[Any]) -
     message = mailoutbox[0]
     assert HINTED in message.subject
     assert TOKEN not in message.subject + message.body
+
+
+def test_every_configured_handler_redacts_and_the_root_level_is_the_callers() -> None:
+    config = logging_config(level="DEBUG")
+
+    assert config["root"]["level"] == "DEBUG"
+    assert all("redact_tokens" in h["filters"] for h in config["handlers"].values())
+    assert config["formatters"]["plain"]["()"] == "alarmhub.logredact.RedactingFormatter"

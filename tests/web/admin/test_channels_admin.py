@@ -105,3 +105,38 @@ def test_outbound_messages_are_read_only(admin_client: Client, channel: Channel)
     assert page.status_code == 200
     assert SECRET not in page.content.decode()
     assert admin_client.get(reverse("admin:alarms_outboundmessage_add")).status_code == 403
+
+
+def test_staff_without_manage_channel_cannot_see_channels_or_the_outbox(
+    norole_client: Client, channel: Channel
+) -> None:
+    message = OutboundMessage.objects.create(channel=channel, event="test", is_test=True)
+
+    for url in (
+        CHANGELIST,
+        change_url(channel),
+        ADD,
+        reverse("admin:alarms_outboundmessage_changelist"),
+        reverse("admin:alarms_outboundmessage_change", args=[message.pk]),
+    ):
+        assert norole_client.get(url).status_code == 403, url
+
+
+def test_the_manage_channel_permission_alone_opens_channels_and_the_outbox(
+    channel: Channel,
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from tests.conftest import make_staff_user
+
+    user = make_staff_user("ops-channels")
+    user.user_permissions.add(Permission.objects.get(codename="manage_channel"))
+    client = Client()
+    client.force_login(user)
+
+    assert client.get(CHANGELIST).status_code == 200
+    assert client.get(reverse("admin:alarms_outboundmessage_changelist")).status_code == 200
+    models = [
+        m["object_name"] for app in client.get("/admin/").context["app_list"] for m in app["models"]
+    ]
+    assert {"Channel", "OutboundMessage"} <= set(models)

@@ -18,8 +18,9 @@ from rest_framework.test import APIClient
 
 from alarms.api.export import CONTRACT_FIELDS, EXPORT_FIELDS
 from alarms.models import Alarm
+from alarms.services.endpoints import create_callback_endpoint
 from alarms.services.operator import acknowledge_alarm
-from tests.web.api.conftest import ROLES, Account, at
+from tests.web.api.conftest import ROLES, Account, at, metric_alarm
 
 URL = "/api/v1/alarms/export/"
 LIST_URL = "/api/v1/alarms/"
@@ -229,3 +230,24 @@ def test_schema_documents_the_export_formats_and_filters(viewer: APIClient) -> N
     assert params["format"]["schema"]["enum"] == ["csv", "xlsx"]
     assert {"namespace", "status", "q", "first_occurred_after"} <= set(params)
     assert "text/csv" in operation["responses"]["200"]["content"]
+
+
+def test_each_row_says_its_source_after_the_contract_fields(
+    alarms: list[Alarm], viewer: APIClient
+) -> None:
+    prometheus = create_callback_endpoint(name="prom", source="alertmanager").endpoint
+    am = metric_alarm(
+        prometheus,
+        instance_id="10.0.0.1:9100",
+        source="alertmanager",
+        namespace="prometheus/node",
+        first_occurred_at=at(4),
+    )
+
+    rows = _csv(viewer.get(URL))
+
+    assert EXPORT_FIELDS.index("source") > len(CONTRACT_FIELDS)  # §4's columns keep their place
+    assert {row["id"]: row["source"] for row in rows} == {
+        **{str(alarm.pk): "tencent" for alarm in alarms},
+        str(am.pk): "alertmanager",
+    }

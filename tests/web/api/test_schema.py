@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -22,8 +25,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alarms.models import Alarm, CallbackEndpoint, Delivery, Instance, Policy
+from alarms.choices import ChannelKind
+from alarms.models import Alarm, CallbackEndpoint, Channel, Delivery, Instance, Policy
+from alarms.notify import transport
 from alarms.services.operator import acknowledge_alarm
+from alarms.services.silences import create_silence
 from tests.support.factories import make_delivery
 from tests.web.api.conftest import Account
 
@@ -42,10 +48,18 @@ def test_schema_validates_without_warnings(tmp_path: Path) -> None:
         "/api/v1/alarms/{id}/unacknowledge/",
         "/api/v1/alarms/{id}/notes/",
         "/api/v1/alarms/acknowledge/",
+        "/api/v1/alarms/unacknowledge/",
+        "/api/v1/alarms/export/",
+        "/api/v1/stats/",
         "/api/v1/policies/",
         "/api/v1/instances/",
         "/api/v1/endpoints/",
         "/api/v1/deliveries/",
+        "/api/v1/channels/",
+        "/api/v1/channels/{id}/",
+        "/api/v1/channels/{id}/test/",
+        "/api/v1/silences/",
+        "/api/v1/silences/{id}/",
     ):
         assert f"{path}:" in text, path
 
@@ -70,6 +84,7 @@ def test_schema_documents_every_filter_and_the_contract_fields(
         "first_occurred_before",
         "q",
         "stale",
+        "source",
         "cursor",
         "page_size",
     }
@@ -77,11 +92,21 @@ def test_schema_documents_every_filter_and_the_contract_fields(
         assert params[name]["schema"]["type"] == "array", name
         assert params[name]["explode"] is True, name
     assert params["first_occurred_after"]["schema"]["format"] == "date-time"
+    assert params["source"]["schema"]["type"] == "array"
+    assert params["source"]["explode"] is True
+    assert sorted(params["source"]["schema"]["items"]["enum"]) == ["alertmanager", "tencent"]
+    assert sorted(params["stale"]["schema"]["enum"]) == ["false", "true"]
     alarm = schema["components"]["schemas"]["Alarm"]["properties"]
     assert {"id", "acknowledged_by", "note_count", "policy_name", "instance_name"} <= set(alarm)
     assert alarm["acknowledged_by"]["nullable"] is True
     endpoint = schema["components"]["schemas"]["CallbackEndpoint"]["properties"]
     assert not {"token", "token_hash", "basic_auth_password_hash"} & set(endpoint)
+    # A channel's secret is write-only: in the request body, never in a response.
+    channel = schema["components"]["schemas"]["Channel"]["properties"]
+    assert "secret" not in channel
+    assert "secret" in schema["components"]["schemas"]["ChannelRequest"]["properties"]
+    silence = schema["components"]["schemas"]["Silence"]["properties"]
+    assert {"id", "filter", "starts_at", "ends_at", "recurrence", "active_now"} <= set(silence)
 
 
 def test_schema_and_docs_need_a_login(accounts: dict[str, Account]) -> None:
@@ -123,6 +148,7 @@ def known_ids(
     accounts: dict[str, Account],
 ) -> dict[str, int]:
     """Real objects for the `{id}` routes, so generated requests also reach the happy paths."""
+    now = timezone.now()
     alarm = alarm_factory(instance_id="ins-fuzz")
     acknowledge_alarm(alarm=alarm, actor=accounts["operator"].user, note="fuzz")
     alarm_factory(instance_id="ins-other", policy_id="", policy_name="", status="recovered")
@@ -133,6 +159,17 @@ def known_ids(
         "instances": Instance.objects.values_list("pk", flat=True).first() or 1,
         "endpoints": api_endpoint.pk,
         "deliveries": Delivery.objects.get(pk=delivery.pk).pk,
+        # Email: a test message sent to it goes to Django's test mailbox, not the network.
+        "channels": Channel.objects.create(
+            name="fuzz", kind=ChannelKind.EMAIL, url="ops@example.com", events=["triggered"]
+        ).pk,
+        "silences": create_silence(
+            actor=None,
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(hours=1),
+            filter={"namespace": ["qce/cvm"]},
+            comment="fuzz",
+        ).pk,
     }
 
 
@@ -145,6 +182,8 @@ def test_generated_requests_get_no_server_error_and_match_the_schema(
     from alarms.api.views import AlarmWriteThrottle
 
     monkeypatch.setattr(AlarmWriteThrottle, "THROTTLE_RATES", {"alarm_write": "100000/minute"})
+    # Generated channels may name any URL: a test message to one must not leave the machine.
+    monkeypatch.setattr(transport.requests, "request", _no_network)
     superuser = accounts["superuser"]
     raw = superuser.client().get("/api/v1/schema/?format=json").json()
     # The callback has its own contract and tests (tests/ingestion); fuzz the operator API.
@@ -165,6 +204,10 @@ def test_generated_requests_get_no_server_error_and_match_the_schema(
                 )
                 strategy = st.one_of(strategy, known)
             _fuzz(strategy, examples, wsgi_app, headers, checks)
+
+
+def _no_network(*args: Any, **kwargs: Any) -> Any:
+    raise requests.ConnectionError("no network in the fuzz test")
 
 
 def _fuzz(

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from alarms.choices import DeliveryStatus
-from alarms.models import CallbackEndpoint, Delivery, Heartbeat
+from alarms.choices import DeliveryStatus, OutboundStatus
+from alarms.models import CallbackEndpoint, Channel, Delivery, Heartbeat, OutboundMessage
 from alarms.ops.views import is_loopback, metrics
 from alarms.tasks import requeue_stranded_deliveries
 from tests.support.factories import apply_alarm, make_endpoint
@@ -118,6 +118,41 @@ def test_metrics_on_an_empty_database_declare_every_family(client: Client, db: N
     assert "# TYPE alarmhub_deliveries_total counter" in text
 
 
+def outbound(kind: str, *statuses: str) -> None:
+    channel, _ = Channel.objects.get_or_create(
+        name=f"metrics-{kind}", defaults={"kind": kind, "url": "https://example.com/hook"}
+    )
+    for status in statuses:
+        OutboundMessage.objects.create(channel=channel, event="triggered", status=status)
+
+
+def test_metrics_count_outbound_messages_by_channel_kind_and_result(
+    client: Client, db: None
+) -> None:
+    outbound("dingtalk", "sent", "sent", "failed", "merged")
+    outbound("webhook", "sent", "pending")
+
+    families = scrape(client)
+
+    samples = families["alarmhub_outbound_messages"]
+    # Every result of a kind that has messages is there, zeros included.
+    assert set(samples) == {
+        (("kind", kind), ("result", status.value))
+        for kind in ("dingtalk", "webhook")
+        for status in OutboundStatus
+    }
+    nonzero = {
+        dict(labels)["kind"] + "/" + dict(labels)["result"]: v for labels, v in samples.items() if v
+    }
+    assert nonzero == {
+        "dingtalk/sent": 2,
+        "dingtalk/failed": 1,
+        "dingtalk/merged": 1,
+        "webhook/sent": 1,
+        "webhook/pending": 1,
+    }
+
+
 def test_the_beat_sweep_records_its_heartbeat_for_the_metric(client: Client, db: None) -> None:
     with mock.patch("django.utils.timezone.now", return_value=NOW):
         requeue_stranded_deliveries()
@@ -144,10 +179,12 @@ def test_metrics_cost_the_same_queries_however_many_rows(
     for n in range(5):
         apply_alarm(ep, namespace=f"qce/ns{n}")
     Heartbeat.beat(Heartbeat.SWEEP)
+    for kind in ("wecom", "feishu", "email"):
+        outbound(kind, "sent", "failed", "pending")
     with CaptureQueriesContext(connection) as many:
         scrape(client)
 
-    assert len(few) == len(many) == 4, [q["sql"] for q in many.captured_queries]
+    assert len(few) == len(many) == 5, [q["sql"] for q in many.captured_queries]
 
 
 # --- who may scrape ---------------------------------------------------------------------------
