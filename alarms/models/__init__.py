@@ -11,7 +11,7 @@ from .catalogue import Instance, Policy
 from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
 from .notify import AckExpiryRule, Channel, OutboundAttempt, OutboundMessage, Silence
-from .ops import Heartbeat
+from .ops import Heartbeat, PruneTally
 from .people import AuditEntry, SavedView, UserPreference
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "OutboundAttempt",
     "OutboundMessage",
     "Policy",
+    "PruneTally",
     "SavedView",
     "Silence",
     "UserPreference",

@@ -36,3 +36,28 @@ class Heartbeat(models.Model):
         if not cls.objects.filter(name=name).update(at=at):
             # Two first-ever beats racing: the loser's INSERT conflicts and updates instead.
             cls.objects.update_or_create(name=name, defaults={"at": at})
+
+
+class PruneTally(models.Model):
+    """Rows retention has deleted so far, per table: ``/metrics`` reads it on any web process."""
+
+    table = models.CharField(_("table"), max_length=64, primary_key=True)
+    rows = models.BigIntegerField(_("rows pruned"), default=0)
+
+    class Meta:
+        verbose_name = _("prune tally")
+        verbose_name_plural = _("prune tallies")
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.rows}"
+
+    @classmethod
+    def add(cls, counts: dict[str, int]) -> None:
+        """Add this run's counts: rows created once (a racing run's insert is ignored), then
+        one atomic increment per table, so concurrent runs never lose a count."""
+        counts = {table: rows for table, rows in counts.items() if rows}
+        PruneTally.objects.bulk_create(
+            [PruneTally(table=table, rows=0) for table in counts], ignore_conflicts=True
+        )
+        for table, rows in counts.items():
+            cls.objects.filter(table=table).update(rows=models.F("rows") + rows)

@@ -31,7 +31,12 @@ from prometheus_client.registry import Collector
 from ..choices import DeliveryStatus, OutboundStatus
 from ..selectors.alarms import firing_counts_by_namespace
 from ..selectors.outbound import outbound_counts_by_kind_and_status
-from ..selectors.pipeline import delivery_counts_by_status, last_sweep_at, unfinished_deliveries
+from ..selectors.pipeline import (
+    delivery_counts_by_status,
+    last_sweep_at,
+    pruned_rows_by_table,
+    unfinished_deliveries,
+)
 from .counters import rejected_callbacks
 
 
@@ -49,6 +54,7 @@ class AlarmHubCollector(Collector):
         yield self._outbound_messages_total()
         yield self._last_sweep()
         yield self._callbacks_rejected()
+        yield self._pruned_rows()
 
     def _deliveries_total(self) -> Metric:
         counts = delivery_counts_by_status()
@@ -112,6 +118,17 @@ class AlarmHubCollector(Collector):
         )
         for reason, count in sorted(rejected_callbacks().items()):
             family.add_metric([reason], count)
+        return family
+
+    def _pruned_rows(self) -> Metric:
+        family = CounterMetricFamily(
+            "alarmhub_pruned_rows",
+            "Rows deleted by retention since the first prune, per table ('bodies': raw bodies "
+            "cleared from delivery rows that are kept).",
+            labels=["table"],
+        )
+        for table, rows in pruned_rows_by_table():
+            family.add_metric([table], rows)
         return family
 
     def _last_sweep(self) -> Metric:

@@ -32,7 +32,15 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ..choices import AlarmStatus, DeliveryStatus, OutboundStatus
-from ..models import Alarm, AlarmEvent, Delivery, Note, OutboundAttempt, OutboundMessage
+from ..models import (
+    Alarm,
+    AlarmEvent,
+    Delivery,
+    Note,
+    OutboundAttempt,
+    OutboundMessage,
+    PruneTally,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -191,5 +199,6 @@ def prune(
         result.complete = False
     result.rows = +result.rows  # drop the zeros
     if not dry_run and result.total:
+        PruneTally.add(dict(result.rows))
         logger.info("retention pruned %s", dict(result.rows))
     return result

@@ -15,7 +15,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from ..choices import DeliveryStatus
-from ..models import Delivery, Heartbeat
+from ..models import Delivery, Heartbeat, PruneTally
 
 # Statuses a delivery is in until a worker has finished it (the sweep's definition too).
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.PROCESSING)
@@ -70,3 +70,8 @@ def sweep_is_late(now: datetime | None = None) -> bool:
     at = last_sweep_at()
     allowance = timedelta(seconds=3 * settings.ALARMHUB_SWEEP_INTERVAL_SECONDS)
     return at is None or (now or timezone.now()) - at > allowance
+
+
+def pruned_rows_by_table() -> list[tuple[str, int]]:
+    """What retention has deleted so far, per table (one query over a handful of rows)."""
+    return list(PruneTally.objects.order_by("table").values_list("table", "rows"))

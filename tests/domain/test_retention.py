@@ -31,6 +31,7 @@ from alarms.models import (
     Note,
     OutboundAttempt,
     OutboundMessage,
+    PruneTally,
 )
 from alarms.pipeline import retention
 from tests.support.factories import apply_alarm, make_endpoint
@@ -140,6 +141,11 @@ def test_old_bodies_are_cleared_in_batches_while_their_rows_stay_until_row_reten
     assert Delivery.objects.filter(body__isnull=True).count() == 12_000
     assert not Delivery.objects.filter(status="pending", body__isnull=True).exists()
     assert len(statements(queries, 'UPDATE "alarms_delivery" SET "body"')) == 3  # 5k, 5k, 2k
+    # /metrics reads the running total (alarmhub_pruned_rows_total), whichever process pruned.
+    assert dict(PruneTally.objects.values_list("table", "rows")) == {retention.BODIES: 12_000}
+    with frozen(NOW):
+        retention.prune()  # nothing left to prune: the tally stays
+    assert dict(PruneTally.objects.values_list("table", "rows")) == {retention.BODIES: 12_000}
 
 
 def test_dry_run_counts_what_would_go_and_changes_nothing() -> None:

@@ -16,7 +16,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from alarms.choices import DeliveryStatus, OutboundStatus
-from alarms.models import CallbackEndpoint, Channel, Delivery, Heartbeat, OutboundMessage
+from alarms.models import (
+    CallbackEndpoint,
+    Channel,
+    Delivery,
+    Heartbeat,
+    OutboundMessage,
+    PruneTally,
+)
 from alarms.ops.views import is_loopback, metrics
 from alarms.tasks import requeue_stranded_deliveries
 from tests.support.factories import apply_alarm, make_endpoint
@@ -181,10 +188,23 @@ def test_metrics_cost_the_same_queries_however_many_rows(
     Heartbeat.beat(Heartbeat.SWEEP)
     for kind in ("wecom", "feishu", "email"):
         outbound(kind, "sent", "failed", "pending")
+    PruneTally.add({"alarms_delivery": 10, "bodies": 3})
     with CaptureQueriesContext(connection) as many:
         scrape(client)
 
-    assert len(few) == len(many) == 5, [q["sql"] for q in many.captured_queries]
+    assert len(few) == len(many) == 6, [q["sql"] for q in many.captured_queries]
+
+
+def test_pruned_rows_are_counted_per_table_across_runs(client: Client, db: None) -> None:
+    assert scrape(client)["alarmhub_pruned_rows"] == {}
+
+    PruneTally.add({"alarms_delivery": 5000, "bodies": 12})
+    PruneTally.add({"alarms_delivery": 2500, "alarms_outboundmessage": 0})
+
+    assert scrape(client)["alarmhub_pruned_rows"] == {
+        (("table", "alarms_delivery"),): 7500.0,
+        (("table", "bodies"),): 12.0,
+    }
 
 
 # --- who may scrape ---------------------------------------------------------------------------
