@@ -41,40 +41,9 @@ from ..models import Alarm
 from ..permissions import VIEW_ALARM
 from ..selectors.alarms import alarm_list_queryset
 from .permissions import HasActionPermissions
+from .serializers import CONTRACT_FIELDS
 from .views import AUTHENTICATION_CLASSES, ERROR_RESPONSES
 
-# The §4 alarm fields, in §4's order, then the extra ones the API also shows.
-CONTRACT_FIELDS: tuple[str, ...] = (
-    "id",
-    "status",
-    "kind",
-    "fingerprint",
-    "namespace",
-    "region",
-    "level",
-    "policy_id",
-    "policy_name",
-    "policy_type",
-    "instance_id",
-    "instance_name",
-    "dimensions",
-    "metric_name",
-    "metric_display_name",
-    "operator",
-    "threshold",
-    "unit",
-    "current_value",
-    "event_name",
-    "event_display_name",
-    "first_occurred_at",
-    "recovered_at",
-    "last_notified_at",
-    "notification_count",
-    "acknowledged",
-    "acknowledged_by",
-    "acknowledged_at",
-    "note_count",
-)
 EXTRA_FIELDS: tuple[str, ...] = (
     "first_acknowledged_at",
     "period_seconds",

@@ -53,6 +53,40 @@ def _related_str(source: str, help_text: str) -> serializers.CharField:
     return serializers.CharField(source=source, read_only=True, default="", help_text=help_text)
 
 
+# Every alarm representation has at least these (DESIGN §4), in this order: API and export.
+CONTRACT_FIELDS: tuple[str, ...] = (
+    "id",
+    "status",
+    "kind",
+    "fingerprint",
+    "namespace",
+    "region",
+    "level",
+    "policy_id",
+    "policy_name",
+    "policy_type",
+    "instance_id",
+    "instance_name",
+    "dimensions",
+    "metric_name",
+    "metric_display_name",
+    "operator",
+    "threshold",
+    "unit",
+    "current_value",
+    "event_name",
+    "event_display_name",
+    "first_occurred_at",
+    "recovered_at",
+    "last_notified_at",
+    "notification_count",
+    "acknowledged",
+    "acknowledged_by",
+    "acknowledged_at",
+    "note_count",
+)
+
+
 class AlarmSerializer(ReadSerializer):
     """One alarm as in the list (DESIGN §4)."""
 
@@ -74,43 +108,17 @@ class AlarmSerializer(ReadSerializer):
 
     class Meta:
         model = Alarm
+        # The §4 fields (in §4's order, `url` after `id`), then the extra ones.
         fields = [
-            "id",
+            CONTRACT_FIELDS[0],
             "url",
-            "status",
-            "kind",
-            "fingerprint",
-            "namespace",
-            "region",
-            "level",
-            "policy_id",
-            "policy_name",
-            "policy_type",
-            "instance_id",
-            "instance_name",
-            "dimensions",
-            "metric_name",
-            "metric_display_name",
-            "operator",
-            "threshold",
-            "unit",
+            *CONTRACT_FIELDS[1:],
             "period_seconds",
-            "current_value",
-            "event_name",
-            "event_display_name",
-            "first_occurred_at",
-            "recovered_at",
-            "last_notified_at",
             "duration_seconds",
-            "notification_count",
             "trigger_seen",
             "superseded",
             "flapping",
-            "acknowledged",
-            "acknowledged_by",
-            "acknowledged_at",
             "first_acknowledged_at",
-            "note_count",
             "endpoint_name",
             "source",
             "updated_at",
