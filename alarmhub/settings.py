@@ -67,13 +67,14 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally, not from a CDN
     "csp",
     "axes",  # login lockout (after contrib.auth)
     "alarms",
+    # After alarms: its drf_create_token (hashed tokens) wins over DRF's. Kept for migration 0012.
+    "rest_framework.authtoken",
 ]
 
 MIDDLEWARE = [
@@ -246,12 +247,20 @@ ALARMHUB_ALARM_RETENTION_DAYS: int | None = (
     if env.str("ALARMHUB_ALARM_RETENTION_DAYS", default="").strip()
     else None
 )
+# Lifetime of new API tokens (alarms/services/tokens.py); unset: they never expire.
+ALARMHUB_API_TOKEN_DAYS: int | None = (
+    _positive_int("ALARMHUB_API_TOKEN_DAYS", 1)
+    if env.str("ALARMHUB_API_TOKEN_DAYS", default="").strip()
+    else None
+)
 ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int("ALARMHUB_REQUEUE_AFTER_SECONDS", 60)
 ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS", 60)
 ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
 ALARMHUB_FLAPPING_WINDOW_SECONDS = _positive_int("ALARMHUB_FLAPPING_WINDOW_SECONDS", 3600)
 # A firing alarm with no push for this long is shown as stale (a lost recovery, most likely).
 ALARMHUB_STALE_AFTER_SECONDS = _positive_int("ALARMHUB_STALE_AFTER_SECONDS", 86400)
+# The board lists an alarm recovered this recently above older ones, marked "recently recovered".
+ALARMHUB_RECENTLY_RECOVERED_SECONDS = _positive_int("ALARMHUB_RECENTLY_RECOVERED_SECONDS", 3600)
 ALARMHUB_DEFAULT_TIMEZONE = env.str("ALARMHUB_DEFAULT_TIMEZONE", default="Asia/Shanghai")
 # Most rows one alarm export returns (the response says when it was cut).
 ALARMHUB_EXPORT_MAX_ROWS = _positive_int("ALARMHUB_EXPORT_MAX_ROWS", 100_000)
@@ -343,7 +352,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "alarms.api.exceptions.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "alarms.api.authentication.HashedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

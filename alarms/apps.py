@@ -16,4 +16,4 @@ class AlarmsConfig(AppConfig):
         )
         from .services import audit_signals
 
-        audit_signals.connect()  # logins and API tokens go to the audit log
+        audit_signals.connect()  # logins and failed logins go to the audit log

@@ -5,6 +5,9 @@ Templates reach these through the filters in ``alarms.templatetags.alarms``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -63,3 +66,71 @@ def humanize_duration(seconds: int | None) -> str:
     ]
     parts = [str(label) % {"n": amount} for amount, label in units if amount]
     return " ".join(parts[:2]) or str(_("%(n)d s") % {"n": 0})
+
+
+# Dimension keys that hold an address, LAN before WAN; Tencent nests most under objDetail
+# (docs/sources/tencent.md), Prometheus's ``instance`` is host:port. Matched ignoring case.
+IP_KEYS = (
+    "deviceLanIp",
+    "lanIp",
+    "privateIp",
+    "privateIpAddress",
+    "ip",
+    "vip",
+    "deviceWanIp",
+    "wanIp",
+    "publicIp",
+    "instance",
+)
+# Some products write the address into the object's name: "cdb-x(instance name:a,IP:10.1.0.8)".
+_IP_IN_NAME = re.compile(r"\bIP(?: Port)?:\s*([0-9A-Fa-f.:\[\]]+)", re.IGNORECASE)
+
+
+def _address(value: Any) -> str:
+    """The IP in ``value`` (``10.0.0.12:9100`` → ``10.0.0.12``), or "" when it holds none.
+
+    Tencent also sends non-addresses under these keys (an event's ``ip: "something unnormal"``).
+    """
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    candidates = [text]
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        candidates.append(text[1 : text.index("]")])
+    elif text.count(":") == 1:  # v4:port
+        candidates.append(text.split(":", 1)[0])
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return ""
+
+
+def _values(mapping: Mapping[str, Any], key: str) -> list[Any]:
+    folded = key.casefold()
+    found: list[Any] = []
+    for name, value in mapping.items():
+        if isinstance(name, str) and name.casefold() == folded:
+            found.extend(value if isinstance(value, list) else [value])
+    return found
+
+
+def instance_ips(alarm: Any) -> list[str]:
+    """The addresses of the alarm's instance, as operators look for them: LAN first, each once.
+
+    Read from the dimensions and their ``objDetail``, then from an address written into the
+    object's name (``objName``/``deviceName``).
+    """
+    dimensions = alarm.dimensions if isinstance(alarm.dimensions, Mapping) else {}
+    detail = dimensions.get("objDetail")
+    sources = [dimensions, detail] if isinstance(detail, Mapping) else [dimensions]
+    found: dict[str, None] = {}
+    for key in IP_KEYS:
+        for source in sources:
+            for value in _values(source, key):
+                if address := _address(value):
+                    found.setdefault(address, None)
+    for key in ("objName", "deviceName"):
+        for match in _IP_IN_NAME.finditer(str(dimensions.get(key) or "")):
+            if address := _address(match.group(1)):
+                found.setdefault(address, None)
+    return list(found)

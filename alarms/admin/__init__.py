@@ -10,6 +10,7 @@ modules registers their ModelAdmins (``admin.autodiscover`` imports this package
 - ``alarms`` and ``operations``: AlarmAdmin, its page, and the operator's URLs and actions
 - ``deliveries``, ``endpoints``, ``catalogue``: the other models
 - ``audit``: the audit log, read-only for everyone
+- ``tokens``: API tokens, listed by prefix and revoked (DRF's plain-text token admin is removed)
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import ack_expiry, alarms, audit, catalogue, deliveries, endpoints, notify, silences
+from . import (
+    ack_expiry,
+    alarms,
+    audit,
+    catalogue,
+    deliveries,
+    endpoints,
+    notify,
+    silences,
+    tokens,
+)
 
 __all__ = [
     "ack_expiry",
@@ -28,6 +39,7 @@ __all__ = [
     "endpoints",
     "notify",
     "silences",
+    "tokens",
 ]
 
 admin.site.site_header = _("AlarmHub")

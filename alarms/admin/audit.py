@@ -5,18 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authtoken.admin import TokenAdmin
-from rest_framework.authtoken.models import TokenProxy
-
-from alarmhub.security import client_ip
 
 from ..models import AuditEntry
 from ..services.audit import AuditAction
-from ..services.audit_signals import acting
 from .display import EMPTY_DISPLAY, pretty_json
 from .scale import ReadOnlyAdminMixin, ScalableAdminMixin
 
@@ -77,25 +72,3 @@ class AuditEntryAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("details"))
     def details_display(self, obj: AuditEntry) -> SafeString | str:
         return pretty_json(obj.details) if obj.details else EMPTY_DISPLAY
-
-
-class AuditedTokenAdmin(TokenAdmin):
-    """DRF's token admin, with the acting user and address on the token's audit entries."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        with acting(request.user, client_ip(request)):
-            super().save_model(request, obj, form, change)
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with acting(request.user, client_ip(request)):
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        with acting(request.user, client_ip(request)):
-            super().delete_queryset(request, queryset)
-
-
-# rest_framework.authtoken comes first in INSTALLED_APPS, so its admin is registered by now.
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
-admin.site.register(TokenProxy, AuditedTokenAdmin)

@@ -21,11 +21,7 @@ from drf_spectacular.utils import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import status, viewsets
-from rest_framework.authentication import (
-    BaseAuthentication,
-    SessionAuthentication,
-    TokenAuthentication,
-)
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import BaseParser, JSONParser
@@ -62,6 +58,7 @@ from ..services.operator import (
     bulk_unacknowledge,
     unacknowledge_alarm,
 )
+from .authentication import HashedTokenAuthentication
 from .pagination import KeysetCursorPagination
 from .permissions import HasActionPermissions, IsStaff
 from .serializers import (
@@ -87,7 +84,7 @@ T = TypeVar("T")
 
 # Token first: an anonymous request then gets 401 with `WWW-Authenticate: Token` (DRF takes the
 # header from the first class); session auth still works for the browser and checks CSRF.
-AUTHENTICATION_CLASSES = [TokenAuthentication, SessionAuthentication]
+AUTHENTICATION_CLASSES = [HashedTokenAuthentication, SessionAuthentication]
 
 WRITE_THROTTLE_SCOPE = "alarm_write"
 

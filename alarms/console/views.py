@@ -8,14 +8,15 @@ JavaScript the same forms redirect back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from ..choices import AlarmStatus, EventType
+from ..display import instance_ips
 from ..models import Alarm, AlarmEvent, Delivery
 from ..permissions import ACKNOWLEDGE_ALARM, ANNOTATE_ALARM, VIEW_ALARM, VIEW_DELIVERY
 from ..pipeline.explain import explain_delivery
@@ -87,8 +89,33 @@ class BoardPage:
 MAX_PK = 2**63 - 1
 
 
-def _position(params: QueryDict, key: str) -> tuple[datetime, int] | None:
-    """A keyset boundary from the query string; None when missing or unusable (issue 14, 9).
+def board_ranks(params: QueryDict, now: datetime) -> list[Q]:
+    """The board's sections, in order (issue 10): firing and unacknowledged, firing and
+    acknowledged, recently recovered, the rest; newest first within each.
+
+    Only when the filter names no status or acknowledgement (then it is the operator's order);
+    the API keeps plain newest first (DESIGN §4). Each rank is its own query (alarm_status_idx,
+    alarm_recent_idx), never an ORDER BY CASE that would sort every matching row.
+    """
+    if any(params.getlist(name) for name in ("status", "acknowledged")):
+        return [Q()]
+    recent = Q(status=AlarmStatus.RECOVERED, recovered_at__gte=recently_recovered_cutoff(now))
+    firing = Q(status=AlarmStatus.FIRING)
+    return [
+        firing & Q(acknowledged_at__isnull=True),
+        firing & Q(acknowledged_at__isnull=False),
+        recent,
+        ~firing & ~recent,
+    ]
+
+
+def recently_recovered_cutoff(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.ALARMHUB_RECENTLY_RECOVERED_SECONDS)
+
+
+def _position(params: QueryDict, key: str, ranks: int = 1) -> tuple[int, datetime, int] | None:
+    """A keyset boundary (rank, time, id) from the query string; None when missing or unusable
+    (issue 14, 9). A missing or unknown rank reads as the first.
 
     A date that leaves years 1-9999 once in UTC, or an id beyond 64 bits, would raise in the
     database adapter (a 500): those are ignored like any malformed position.
@@ -96,11 +123,13 @@ def _position(params: QueryDict, key: str) -> tuple[datetime, int] | None:
     pk = params.get(f"{key}_id", "")
     if not (pk.isascii() and pk.isdigit()) or int(pk) > MAX_PK:
         return None
+    rank_text = params.get(f"{key}_rank", "")
+    rank = int(rank_text) if rank_text in {str(r) for r in range(ranks)} else 0
     try:
         when = parse_datetime(params.get(key, ""))  # ValueError: well formed, not a date
         if when is None or timezone.is_naive(when):
             return None
-        return when.astimezone(UTC), int(pk)  # OverflowError: outside years 1-9999 in UTC
+        return rank, when.astimezone(UTC), int(pk)  # OverflowError: outside years 1-9999 in UTC
     except (ValueError, OverflowError):
         return None
 
@@ -111,47 +140,84 @@ def _page_number(params: QueryDict) -> int:
     return int(text) if text.isdigit() and 0 < int(text) < 10**9 else 1
 
 
-def _page_query(params: QueryDict, key: str, row: Alarm, page: int) -> str:
+def _page_query(params: QueryDict, key: str, row: Alarm, page: int, ranked: bool) -> str:
     params = params.copy()
-    for name in ("before", "before_id", "after", "after_id", "page"):
+    for name in ("before", "before_id", "before_rank", "after", "after_id", "after_rank", "page"):
         params.pop(name, None)
     params[key] = row.first_occurred_at.isoformat()
     params[f"{key}_id"] = str(row.pk)
+    if ranked:
+        params[f"{key}_rank"] = str(getattr(row, "board_rank", 0))
     params["page"] = str(page)
     return params.urlencode()
 
 
-def board_page(queryset: QuerySet[Alarm], params: QueryDict) -> BoardPage:
+def _read_ranks(
+    queryset: QuerySet[Alarm],
+    ranks: list[Q],
+    order: list[str],
+    start: tuple[int, datetime, int] | None,
+    backwards: bool,
+) -> list[Alarm]:
+    """Up to PAGE_SIZE + 1 rows from ``start`` on, rank after rank (backwards: rank before rank)."""
+    first = start[0] if start else 0
+    found: list[Alarm] = []
+    for rank in range(first, -1, -1) if backwards else range(first, len(ranks)):
+        rows = queryset.filter(ranks[rank]).order_by(*order)
+        if start and rank == first:
+            rows = rows.filter(rows_after(order, start[1:]))
+        for row in rows[: PAGE_SIZE + 1 - len(found)]:
+            row.board_rank = rank  # type: ignore[attr-defined]  # for the cursor and the marker
+            found.append(row)
+        if len(found) > PAGE_SIZE:
+            break
+    return found
+
+
+def board_page(
+    queryset: QuerySet[Alarm], params: QueryDict, ranks: list[Q] | None = None
+) -> BoardPage:
     """One page of keyset paging in both directions: no OFFSET, no COUNT(*).
 
-    ``before`` pages go older in BOARD_ORDER; ``after`` pages read the flipped order from the
-    boundary (an index scan backwards) and are turned round for display.
+    The order is (rank, BOARD_ORDER) and the cursor holds the boundary row's rank. ``before``
+    pages go on; ``after`` pages read the flipped order from the boundary (an index scan
+    backwards) and are turned round for display.
     """
-    after = _position(params, "after")
-    before = None if after else _position(params, "before")
+    ranks = ranks or [Q()]
+    ranked = len(ranks) > 1
+    after = _position(params, "after", len(ranks))
+    before = None if after else _position(params, "before", len(ranks))
     page = _page_number(params) if after or before else 1
     if after:
         flipped = [flip(term) for term in BOARD_ORDER]
-        newer = queryset.filter(rows_after(flipped, after)).order_by(*flipped)
-        found = list(newer[: PAGE_SIZE + 1])
+        found = _read_ranks(queryset, ranks, flipped, after, backwards=True)
         has_newer, has_older = len(found) > PAGE_SIZE, True
         rows = list(reversed(found[:PAGE_SIZE]))
         if not has_newer:  # back at the newest, whatever the counter said
             page = 1
     else:
-        if before:
-            queryset = queryset.filter(rows_after(BOARD_ORDER, before))
-        found = list(queryset[: PAGE_SIZE + 1])
+        found = _read_ranks(queryset, ranks, list(BOARD_ORDER), before, backwards=False)
         has_newer, has_older = before is not None, len(found) > PAGE_SIZE
         rows = found[:PAGE_SIZE]
     if not rows:  # paged past either end: only the way back to the newest makes sense
         return BoardPage(rows, "", "")
     return BoardPage(
         rows,
-        _page_query(params, "before", rows[-1], page + 1) if has_older else "",
-        _page_query(params, "after", rows[0], max(page - 1, 1)) if has_newer else "",
+        _page_query(params, "before", rows[-1], page + 1, ranked) if has_older else "",
+        _page_query(params, "after", rows[0], max(page - 1, 1), ranked) if has_newer else "",
         (page - 1) * PAGE_SIZE + 1,
     )
+
+
+def decorate_rows(rows: list[Alarm], now: datetime) -> list[Alarm]:
+    """What a row shows beyond its fields: the instance's addresses, "recently recovered"."""
+    cutoff = recently_recovered_cutoff(now)
+    for row in rows:
+        row.ips = instance_ips(row)  # type: ignore[attr-defined]
+        row.recently_recovered = bool(  # type: ignore[attr-defined]
+            row.status == AlarmStatus.RECOVERED and row.recovered_at and row.recovered_at >= cutoff
+        )
+    return rows
 
 
 def _capped_count(queryset: QuerySet[Alarm]) -> tuple[int, bool]:
@@ -175,8 +241,10 @@ def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     filterset = ConsoleAlarmFilterSet(params, queryset=alarm_list_queryset())
     page = BoardPage([], "", "")
     matching, more = 0, False
+    now = timezone.now()
     if filterset.is_valid():
-        page = board_page(with_stale(filterset.qs), params)
+        page = board_page(with_stale(filterset.qs), params, board_ranks(params, now))
+        decorate_rows(page.rows, now)
         matching, more = _capped_count(filterset.qs)
     counts = firing_counts_by_namespace()
     return {
@@ -199,9 +267,9 @@ def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         # The selector types its rows as dict[str, object]; these two are COUNT()s, so ints.
         "firing_total": sum(int(row["count"]) for row in counts),  # type: ignore[call-overload]
         "stale_total": sum(int(row["stale"]) for row in counts),  # type: ignore[call-overload]
-        "generated_at": timezone.now(),
+        "generated_at": now,
         # One query for the silences in force, matched against the page's rows in Python.
-        "silenced_ids": silenced_alarm_ids(page.rows, now=timezone.now()),
+        "silenced_ids": silenced_alarm_ids(page.rows, now=now),
         **_actor_context(request),
     }
 
@@ -255,6 +323,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         failed = False
     fresh = with_stale(alarm_list_queryset()).get(pk=pk)
+    decorate_rows([fresh], timezone.now())
     if failed:
         messages.error(request, text)
     else:
@@ -339,6 +408,7 @@ def _alarm_context(request: HttpRequest, alarm: Alarm, **extra: Any) -> dict[str
     return {
         "title": _describe(alarm),
         "alarm": alarm,
+        "instance_ips": instance_ips(alarm),
         "timeline": _timeline_entries(timeline.events),
         "timeline_truncated": timeline.events_truncated,
         "notes": timeline.notes,

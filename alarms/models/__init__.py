@@ -12,12 +12,13 @@ from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
 from .notify import AckExpiryRule, Channel, OutboundAttempt, OutboundMessage, Silence
 from .ops import Heartbeat, PruneTally
-from .people import AuditEntry, SavedView, UserPreference
+from .people import ApiToken, AuditEntry, SavedView, UserPreference
 
 __all__ = [
     "AckExpiryRule",
     "Alarm",
     "AlarmEvent",
+    "ApiToken",
     "AuditEntry",
     "CallbackEndpoint",
     "Channel",

@@ -1,4 +1,5 @@
-"""What AlarmHub remembers about its users: preferences, saved board views, the audit log."""
+"""What AlarmHub remembers about its users: preferences, saved board views, the audit log and
+API tokens."""
 
 from __future__ import annotations
 
@@ -96,3 +97,36 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action}"
+
+
+class ApiToken(models.Model):
+    """An API token (``Authorization: Token <key>``), stored as a hash so a leaked row or backup
+    cannot be used; the key itself is shown once, when the token is made.
+
+    Revoked tokens are kept (revoked_at set) so the admin and the audit log can still name them.
+    """
+
+    # sha256 of the key, hex: the key is 160 random bits, so no salt or slow hash is needed.
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    # The key's first characters, to tell tokens apart in lists; never enough to use one.
+    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="alarmhub_api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        label = self.name or self.prefix
+        return f"{label} ({self.user})" if self.user_id else label

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -26,6 +27,13 @@ def _actor_or_none(actor: Actor | None) -> User | None:
     return actor if actor is not None and actor.is_authenticated else None
 
 
+def _log_change(user: User | None, alarm: Alarm, message: list[dict[str, object]]) -> None:
+    # The admin's History and "Recent actions" read LogEntry: a user's console actions show
+    # there too (issue 10). The admin's own structured message, so it is translated on display.
+    if user is not None:
+        LogEntry.objects.log_actions(user.pk, [alarm], CHANGE, change_message=message)
+
+
 @transaction.atomic
 def acknowledge_alarm(*, alarm: Alarm, actor: Actor | None, note: str = "") -> Alarm:
     """Acknowledge an alarm (idempotent: acknowledging twice keeps the first acknowledgement)."""
@@ -41,6 +49,7 @@ def acknowledge_alarm(*, alarm: Alarm, actor: Actor | None, note: str = "") -> A
             fields.append("first_acknowledged_at")
         locked.save(update_fields=fields)
         event = AlarmEvent.objects.create(alarm=locked, type=EventType.ACKNOWLEDGED, actor=user)
+        _log_change(user, locked, [{"changed": {"fields": ["acknowledged at", "acknowledged by"]}}])
         # The channels that want acknowledgements hear of it once this commits (the outbox).
         queue_messages(alarm=locked, alarm_event=event, event=EventType.ACKNOWLEDGED)
     if note.strip():
@@ -69,6 +78,7 @@ def unacknowledge_alarm(
         AlarmEvent.objects.create(
             alarm=locked, type=EventType.UNACKNOWLEDGED, actor=user, details=details or {}
         )
+        _log_change(user, locked, [{"changed": {"fields": ["acknowledged at", "acknowledged by"]}}])
     return locked
 
 
@@ -130,4 +140,5 @@ def add_note(*, alarm: Alarm, author: Actor | None, text: str) -> Note:
     AlarmEvent.objects.create(
         alarm=alarm, type=EventType.ANNOTATED, actor=user, details={"note_id": note.pk}
     )
+    _log_change(user, alarm, [{"added": {"name": "note", "object": str(note)}}])
     return note

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from alarms.models import AuditEntry, CallbackEndpoint, Delivery
+from alarms.models import ApiToken, AuditEntry, CallbackEndpoint, Delivery
 from alarms.pipeline.store import store_delivery
 from alarms.services.audit import AuditAction, record
 from alarms.services.endpoints import (
@@ -19,6 +18,7 @@ from alarms.services.endpoints import (
     update_callback_endpoint,
 )
 from alarms.services.operator import bulk_acknowledge, bulk_unacknowledge
+from alarms.services.tokens import create_token, revoke_token
 from tests.conftest import make_staff_user
 from tests.support.factories import apply_alarm, make_endpoint
 
@@ -124,28 +124,33 @@ def test_a_forwarded_for_header_is_ignored_without_a_trusted_proxy() -> None:
 
 
 def test_api_token_creation_and_revocation_are_recorded_without_the_key(root: Any) -> None:
-    token = Token.objects.create(user=root)
-    key = token.key
+    new = create_token(user=root, name="ci")
     created = only_entry(AuditAction.API_TOKEN_CREATED)
-    token.delete()
+    revoke_token(token=new.token)
     revoked = only_entry(AuditAction.API_TOKEN_REVOKED)
 
     for entry in (created, revoked):
         assert (entry.target_type, entry.target_id) == ("auth.user", str(root.pk))
-        assert key not in str(entry.details) + entry.target_repr
+        assert entry.details["prefix"] == new.key[:8]
+        assert new.key not in str(entry.details) + entry.target_repr
 
 
-def test_tokens_made_and_deleted_in_the_admin_name_the_admin_user_and_address(
+def test_tokens_made_and_revoked_in_the_admin_name_the_admin_user_and_address(
     root: Any, django_user_model: Any
 ) -> None:
     owner = django_user_model.objects.create_user("api-robot")
     client = client_from(root)
+    tokens = "/admin/alarms/apitoken/"
 
-    client.post("/admin/authtoken/tokenproxy/add/", {"user": owner.pk})
-    key = Token.objects.get(user=owner).key
-    client.post(f"/admin/authtoken/tokenproxy/{owner.pk}/delete/", {"post": "yes"})
+    added = client.post(f"{tokens}add/", {"user": owner.pk, "name": "robot"}, follow=True)
+    token = ApiToken.objects.get(user=owner)
+    shown = " ".join(str(m) for m in added.context["messages"])
+    client.post(tokens, {"action": "revoke", "_selected_action": [token.pk]})
 
-    assert not Token.objects.filter(user=owner).exists()
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    key = shown.split('<code class="alarmhub-token">')[1].split("</code>")[0]
+    assert key.startswith(token.prefix) and len(key) == 40
     for action in (AuditAction.API_TOKEN_CREATED, AuditAction.API_TOKEN_REVOKED):
         entry = only_entry(action)
         assert (entry.actor, entry.remote_addr, entry.target_repr) == (root, ADDRESS, "api-robot")

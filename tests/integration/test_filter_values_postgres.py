@@ -46,7 +46,7 @@ REFUSED_OR_IGNORED += [
     for model in (
         "auth/user", "auth/group", "alarms/auditentry", "alarms/policy", "alarms/instance",
         "alarms/alarmevent", "alarms/note", "alarms/callbackendpoint", "alarms/channel",
-        "alarms/outboundmessage", "alarms/silence", "authtoken/tokenproxy",
+        "alarms/outboundmessage", "alarms/silence", "alarms/apitoken",
     )
 ]  # fmt: skip
 

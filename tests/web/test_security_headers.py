@@ -190,10 +190,10 @@ def test_authenticated_pages_and_api_responses_are_not_stored(
 
 
 def test_token_authenticated_api_responses_are_not_stored(endpoint: NewEndpoint) -> None:
-    from rest_framework.authtoken.models import Token
+    from alarms.services.tokens import create_token
 
-    token = Token.objects.create(user=console_user("api-user", OPERATOR))
-    response = Client().get("/api/v1/alarms/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = create_token(user=console_user("api-user", OPERATOR)).key
+    response = Client().get("/api/v1/alarms/", HTTP_AUTHORIZATION=f"Token {key}")
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
