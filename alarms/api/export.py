@@ -16,13 +16,30 @@ import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connections
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    Field,
+    IntegerField,
+    JSONField,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Func
+from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -63,7 +80,6 @@ _PATHS = {
     "policy_type": "policy__policy_type",
     "instance_id": "instance__instance_id",
     "instance_name": "instance__name",
-    "acknowledged": "_acknowledged",
     "acknowledged_by": f"acknowledged_by__{get_user_model().USERNAME_FIELD}",
     "endpoint_name": "endpoint__name",
     "source": "endpoint__source",
@@ -73,8 +89,12 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# Rows per write and per cursor fetch. Bigger did not go faster, only bigger: 2,000-row writes
+# and 5,000-row fetches doubled the worker's RSS growth (bench: +47 MiB against a 50 MiB cap).
 BATCH_ROWS = 500
 CHUNK_SIZE = 2000
+# Distinct ``dimensions`` texts remembered per export (instances repeat): bounded memory.
+JSON_CACHE_SIZE = 10_000
 XLSX_MAX_DATA_ROWS = 1_048_575  # Excel's sheet limit minus the header row
 FILE_CHUNK_BYTES = 64 * 1024
 # Text that a spreadsheet would run as a formula ("CSV injection"): prefixed with a quote.
@@ -106,21 +126,149 @@ def cell_text(value: Any) -> str:
     return text
 
 
-def export_rows(queryset: QuerySet[Alarm], limit: int) -> Iterator[list[str]]:
-    """The rows of ``queryset`` (first ``limit``), as text, through a server-side cursor."""
-    rows = (
-        queryset.annotate(
-            _acknowledged=ExpressionWrapper(Q(acknowledged_at__isnull=False), BooleanField())
+def _datetime_cell(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is UTC:  # what both backends return with USE_TZ: skip astimezone
+        return value.isoformat()[:-6] + "Z"
+    return cell_text(value)
+
+
+def _json_cell() -> Callable[[str | None], str]:
+    """JSON read as text (no decode in the ORM), formatted once per distinct text."""
+    seen: dict[str, str] = {}
+
+    def cell(raw: str | None) -> str:
+        if raw is None:
+            return ""
+        text = seen.get(raw)
+        if text is None:
+            # Decoded and re-encoded, as cell_text does: the database's own JSON text differs
+            # (jsonb orders keys by length, SQLite keeps \u escapes).
+            text = cell_text(json.loads(raw))
+            if len(seen) >= JSON_CACHE_SIZE:
+                seen.clear()
+            seen[raw] = text
+        return text
+
+    return cell
+
+
+class IsoUtcText(Func):
+    """A timestamp as ``cell_text`` writes it (``2024-03-01T02:00:00Z``, microseconds only when
+    not zero), formatted by the database: decoding then re-formatting 500,000 datetimes in Python
+    was a third of a 100,000-row export."""
+
+    output_field = TextField()
+    # Backends whose SQL below matches cell_text byte for byte.
+    VENDORS = ("postgresql", "sqlite")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        # AT TIME ZONE 'UTC' and to_char: independent of the session's TimeZone and DateStyle.
+        template = (
+            "REPLACE(TO_CHAR(%(expressions)s AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
         )
-        .values_list(*(_PATHS.get(name, name) for name in EXPORT_FIELDS))[:limit]
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        # Django stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]", isoformat's shape with a space.
+        template = "(REPLACE(%(expressions)s, ' ', 'T') || 'Z')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _bool_text(true: Q, false: Q) -> Case:
+    """true/false in SQL; NULL (an empty cell) when neither holds (a NULL boolean)."""
+    return Case(
+        When(true, then=Value("true")),
+        When(false, then=Value("false")),
+        output_field=TextField(),
+    )
+
+
+def _field(path: str) -> Field[Any, Any] | None:
+    """The model field at the end of an ORM path such as ``policy__name``."""
+    model: Any = Alarm
+    found: Any = None
+    for part in path.split("__"):
+        if model is None:
+            return None
+        try:
+            found = model._meta.get_field(part)
+        except FieldDoesNotExist:  # an annotation, not a field
+            return None
+        model = found.related_model
+    if found is not None and found.is_relation:
+        return found.target_field
+    return found
+
+
+class _Plan:
+    """How each column is read and finished, decided once per export by its field type (not by
+    type checks on 3.7 million values): numbers, booleans and (PostgreSQL, SQLite) times become
+    text in SQL; free text gets the formula guard; JSON is re-encoded once per distinct text."""
+
+    def __init__(self, vendor: str) -> None:
+        self.columns: list[str] = []
+        self.annotations: dict[str, Any] = {}
+        guarded: list[int] = []
+        finish: list[tuple[int, Callable[[Any], str]]] = []
+        for i, name in enumerate(EXPORT_FIELDS):
+            path = _PATHS.get(name, name)
+            field = _field(path)
+            expression: Any = None
+            if name == "acknowledged":
+                expression = _bool_text(
+                    Q(acknowledged_at__isnull=False), Q(acknowledged_at__isnull=True)
+                )
+            elif isinstance(field, BooleanField):
+                expression = _bool_text(Q(**{path: True}), Q(**{path: False}))
+            elif isinstance(field, IntegerField):  # AutoField, PositiveIntegerField too
+                expression = Cast(path, TextField())  # str(int): never a formula
+            elif isinstance(field, DateTimeField) and vendor in IsoUtcText.VENDORS:
+                expression = IsoUtcText(path)
+            elif isinstance(field, DateTimeField):
+                finish.append((i, _datetime_cell))
+            elif isinstance(field, JSONField):
+                expression = Cast(path, TextField())  # the ORM would decode it for nothing
+                finish.append((i, _json_cell()))
+            elif isinstance(field, CharField | TextField):
+                guarded.append(i)
+            else:
+                finish.append((i, cell_text))  # any other type: the general rules
+            if expression is not None:
+                path = f"_export_{name}"
+                self.annotations[path] = expression
+            self.columns.append(path)
+        self.guarded = tuple(guarded)
+        self.finish = tuple(finish)
+
+    def cells(self, row: tuple[Any, ...]) -> list[str | None]:
+        cells = list(row)
+        for i in self.guarded:
+            text = cells[i]
+            if text and text.startswith(_FORMULA_START) and not _is_number(text):
+                cells[i] = "'" + text
+        for i, finish in self.finish:
+            cells[i] = finish(cells[i])
+        return cells
+
+
+def export_rows(queryset: QuerySet[Alarm], limit: int) -> Iterator[list[str | None]]:
+    """The rows of ``queryset`` (first ``limit``) as text, None for an empty cell (csv writes
+    it as ""), through a server-side cursor."""
+    plan = _Plan(connections[queryset.db].vendor)
+    rows = (
+        queryset.annotate(**plan.annotations)
+        .values_list(*plan.columns)[:limit]
         .iterator(chunk_size=CHUNK_SIZE)
     )
     for row in rows:
-        yield [cell_text(value) for value in row]
+        yield plan.cells(row)
 
 
-def _batched(rows: Iterable[list[str]]) -> Iterator[list[list[str]]]:
-    batch: list[list[str]] = []
+def _batched(rows: Iterable[list[str | None]]) -> Iterator[list[list[str | None]]]:
+    batch: list[list[str | None]] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= BATCH_ROWS:
@@ -130,7 +278,7 @@ def _batched(rows: Iterable[list[str]]) -> Iterator[list[list[str]]]:
         yield batch
 
 
-def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
+def csv_stream(rows: Iterable[list[str | None]]) -> Iterator[str]:
     """UTF-8 with BOM (Excel then reads Chinese correctly), header, then rows in batches."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -143,7 +291,7 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def xlsx_stream(rows: Iterable[list[str]]) -> Iterator[bytes]:
+def xlsx_stream(rows: Iterable[list[str | None]]) -> Iterator[bytes]:
     """A one-sheet workbook built write-only (rows spill to disk), then streamed from disk."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -154,8 +302,8 @@ def xlsx_stream(rows: Iterable[list[str]]) -> Iterator[bytes]:
     sheet.append(list(EXPORT_FIELDS))
     for row in rows:
         cells: list[Any] = []
-        for text in row:
-            text = ILLEGAL_CHARACTERS_RE.sub("", text)
+        for value in row:
+            text = ILLEGAL_CHARACTERS_RE.sub("", value or "")
             if text.startswith("="):
                 # openpyxl would store it as a formula; keep it a string.
                 cell = WriteOnlyCell(sheet, value=text)

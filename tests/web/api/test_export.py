@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from alarms.api.export import CONTRACT_FIELDS, EXPORT_FIELDS
+from alarms.api import export
+from alarms.api.export import _PATHS, CONTRACT_FIELDS, EXPORT_FIELDS, cell_text
 from alarms.models import Alarm
 from alarms.services.endpoints import create_callback_endpoint
 from alarms.services.operator import acknowledge_alarm
@@ -251,3 +253,76 @@ def test_each_row_says_its_source_after_the_contract_fields(
         **{str(alarm.pk): "tencent" for alarm in alarms},
         str(am.pk): "alertmanager",
     }
+
+
+def _reference_cells(alarm: Alarm) -> dict[str, str]:
+    """Every export column of ``alarm`` by the general rules (``cell_text`` of the ORM value)."""
+    paths = {name: _PATHS.get(name, name) for name in EXPORT_FIELDS if name != "acknowledged"}
+    values = Alarm.objects.filter(pk=alarm.pk).values(*paths.values()).get()
+    cells = {name: cell_text(values[path]) for name, path in paths.items()}
+    cells["acknowledged"] = cell_text(values["acknowledged_at"] is not None)
+    return cells
+
+
+def test_every_cell_is_the_general_rule_for_its_value(
+    alarms: list[Alarm], alarm_factory: Callable[..., Alarm], viewer: APIClient
+) -> None:
+    # Times in SQL, JSON as text, per-column formatters: the bytes must not change.
+    edge = alarm_factory(
+        instance_id="ins-edge",
+        policy_name="@SUM(A1)",
+        current_value="-1.5",
+        first_occurred_at=at(5),
+    )
+    Alarm.objects.filter(pk=edge.pk).update(
+        recovered_at=datetime(2024, 3, 5, 1, 0, 0, 120000, tzinfo=UTC),  # trailing zeros kept
+        last_notified_at=datetime(2024, 3, 5, 4, 0, 0, 1, tzinfo=timezone(timedelta(hours=2))),
+        dimensions={"zone": "广州-3", "app": ["=cmd", 2.5, None, True], "b": {"y": 1, "x": 0}},
+        period_seconds=None,
+        superseded=True,
+    )
+
+    by_id = {row["id"]: row for row in _csv(viewer.get(URL))}
+
+    for alarm in [*alarms, edge]:
+        assert by_id[str(alarm.pk)] == _reference_cells(alarm)
+    row = by_id[str(edge.pk)]
+    assert row["recovered_at"] == "2024-03-05T01:00:00.120000Z"
+    assert row["last_notified_at"] == "2024-03-05T02:00:00.000001Z"
+    assert row["dimensions"] == (
+        '{"app": ["=cmd", 2.5, null, true], "b": {"x": 0, "y": 1}, "zone": "广州-3"}'
+    )
+    assert (row["policy_name"], row["current_value"]) == ("'@SUM(A1)", "-1.5")
+    assert (row["period_seconds"], row["superseded"], row["flapping"]) == ("", "true", "false")
+
+
+def test_json_that_is_not_an_object_follows_the_text_rules(
+    alarm_factory: Callable[..., Alarm], viewer: APIClient
+) -> None:
+    alarm = alarm_factory()
+    Alarm.objects.filter(pk=alarm.pk).update(dimensions="=1+1")
+
+    (row,) = _csv(viewer.get(URL))
+    assert row["dimensions"] == "'=1+1"
+
+
+def test_dimensions_stay_right_past_the_per_export_cache(
+    alarm_factory: Callable[..., Alarm], viewer: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export, "JSON_CACHE_SIZE", 2)
+    for i in range(5):
+        alarm_factory(instance_id=f"ins-{i % 3}", first_occurred_at=at(1, i))
+
+    rows = _csv(viewer.get(URL))
+
+    assert [json.loads(row["dimensions"]) for row in rows] == [
+        {"unInstanceId": f"ins-{i % 3}"} for i in reversed(range(5))
+    ]
+
+
+def test_xlsx_cells_match_the_csv_cells(alarms: list[Alarm], viewer: APIClient) -> None:
+    csv_rows = _csv(viewer.get(URL))
+    sheet = load_workbook(io.BytesIO(_body(viewer.get(f"{URL}?format=xlsx"))), read_only=True)
+    header, *rows = list(sheet.active.iter_rows(values_only=True))
+
+    assert [{k: v or "" for k, v in zip(header, row, strict=True)} for row in rows] == csv_rows
