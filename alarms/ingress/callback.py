@@ -166,6 +166,33 @@ def _session_id(payload: dict[str, Any]) -> str:
     return ""
 
 
+def _refuse_credentials(
+    request: Request, endpoint: EndpointInfo, bearer_hash: str
+) -> Response | None:
+    """None when the request may store; else the 401 (or 429 for a flood of bad credentials).
+
+    Alertmanager's http_config sends Bearer or Basic, never both: either configured one passes.
+    """
+    basic = bool(endpoint.basic_auth_username)
+    if bearer_hash:
+        if _bearer_ok(request, bearer_hash) or (basic and _basic_auth_ok(request, endpoint)):
+            return None
+        challenges = ["Bearer"] + (["Basic"] if basic else [])
+        message = "bearer token required"
+    else:
+        if _basic_auth_ok(request, endpoint):
+            return None
+        challenges = ["Basic"]
+        message = "HTTP Basic credentials required"
+    if throttle.count_failure(request, throttle.BAD_CREDENTIALS):
+        return throttle.throttled()
+    response = _error(status.HTTP_401_UNAUTHORIZED, message)
+    response["WWW-Authenticate"] = ", ".join(
+        f'{scheme} realm="AlarmHub callback"' for scheme in challenges
+    )
+    return response
+
+
 class CallbackView(APIView):
     """Receive one Tencent alarm callback and store it before answering."""
 
@@ -249,25 +276,9 @@ class CallbackView(APIView):
         except DatabaseError:
             logger.exception("could not look up the bearer token of endpoint %s", endpoint.id)
             return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
-        # Alertmanager's http_config sends Bearer or Basic, never both: either configured passes.
-        basic = bool(endpoint.basic_auth_username)
-        if bearer_hash and not (
-            _bearer_ok(request, bearer_hash) or (basic and _basic_auth_ok(request, endpoint))
-        ):
-            if throttle.count_failure(request, throttle.BAD_CREDENTIALS):
-                return throttle.throttled()
-            response = _error(status.HTTP_401_UNAUTHORIZED, "bearer token required")
-            challenges = ['Bearer realm="AlarmHub callback"']
-            response["WWW-Authenticate"] = ", ".join(
-                challenges + (['Basic realm="AlarmHub callback"'] if basic else [])
-            )
-            return response
-        if not bearer_hash and not _basic_auth_ok(request, endpoint):
-            if throttle.count_failure(request, throttle.BAD_CREDENTIALS):
-                return throttle.throttled()
-            response = _error(status.HTTP_401_UNAUTHORIZED, "HTTP Basic credentials required")
-            response["WWW-Authenticate"] = 'Basic realm="AlarmHub callback"'
-            return response
+        refusal = _refuse_credentials(request, endpoint, bearer_hash)
+        if refusal is not None:
+            return refusal
 
         try:
             payload = decode_object(body)
