@@ -30,15 +30,25 @@ def _limit(scope: str) -> int:
     return int(settings.ALARMHUB_CALLBACK_BAD_CREDENTIALS_PER_MINUTE)
 
 
-def count_failure(request: Request, scope: str) -> bool:
+def _subject(request: Request, endpoint_id: int | None) -> str:
+    # Bad credentials count per address *and endpoint*: one misconfigured endpoint (a stale
+    # password Tencent keeps retrying) must not lock out the others sharing Tencent's addresses.
+    address = client_ip(request) or "-"
+    return address if endpoint_id is None else f"{address}|{endpoint_id}"
+
+
+def count_failure(request: Request, scope: str, *, endpoint_id: int | None = None) -> bool:
     """Record one failure from the client's address; True when it is now over its limit."""
-    return hit("default", scope, client_ip(request), window_seconds=WINDOW_SECONDS) > _limit(scope)
+    subject = _subject(request, endpoint_id)
+    return hit("default", scope, subject, window_seconds=WINDOW_SECONDS) > _limit(scope)
 
 
-def over_limit(request: Request, scope: str) -> bool:
+def over_limit(request: Request, scope: str, *, endpoint_id: int | None = None) -> bool:
     """Whether the client's address has used up its failures for this window (counts nothing)."""
     try:
-        count = int(cache.get(window_key(scope, client_ip(request), WINDOW_SECONDS)) or 0)
+        count = int(
+            cache.get(window_key(scope, _subject(request, endpoint_id), WINDOW_SECONDS)) or 0
+        )
     except Exception:  # the cache is down: do not throttle
         return False
     return count >= _limit(scope)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.mail import EmailMessage
 
@@ -75,12 +76,16 @@ def post(request: OutboundRequest, channel: Channel) -> SendResult:
         try:
             status_code = response.status_code
             body = response.raw.read(_MAX_RESPONSE_BYTES, decode_content=True) or b""
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # The answer broke off: whether the message arrived is unknown, so it is transient.
+            error = redact(f"reading the answer: {type(exc).__name__}: {exc}", channel)
         finally:
             response.close()
     except requests.RequestException as exc:
         error = redact(f"{type(exc).__name__}: {exc}", channel)
     duration_ms = int((time.monotonic() - started) * 1000)
-    classification = classify_response(channel.kind, status_code, body)
+    # An unreadable answer counts as no answer (a timeout): retried, never "permanent".
+    classification = classify_response(channel.kind, None if error else status_code, body)
     if not error and classification.outcome != "ok":
         error = redact(f"{classification.reason}: {body[:500].decode('utf-8', 'replace')}", channel)
     return SendResult(status_code, classification, error, duration_ms)

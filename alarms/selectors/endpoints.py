@@ -49,3 +49,21 @@ def active_endpoint_for_token_hash(token_hash: str) -> EndpointInfo | None:
 
 def forget_endpoint(token_hash: str) -> None:
     cache.delete(_cache_key(token_hash))
+
+
+def _bearer_key(endpoint_id: int) -> str:
+    return f"alarmhub:endpoint-bearer:{endpoint_id}"
+
+
+def bearer_token_hash(endpoint_id: int) -> str:
+    """The endpoint's bearer token SHA-256 ("" for none), cached as long as the endpoint is."""
+    cached = cache.get(_bearer_key(endpoint_id))
+    if cached is None:
+        row = CallbackEndpoint.objects.filter(pk=endpoint_id).values_list("bearer_token_hash")
+        cached = (row.first() or ("",))[0]
+        cache.set(_bearer_key(endpoint_id), cached, ENDPOINT_CACHE_SECONDS)
+    return str(cached)
+
+
+def forget_bearer_token(endpoint_id: int) -> None:
+    cache.delete(_bearer_key(endpoint_id))

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import CallbackEndpoint
-from ..selectors.endpoints import forget_endpoint
+from ..selectors.endpoints import forget_bearer_token, forget_endpoint
 from ..selectors.quota import forget_limit
 from ..sources.registry import DEFAULT_SOURCE, SOURCES
 from .audit import AuditAction, record
@@ -217,6 +217,9 @@ def set_endpoint_bearer_token(
     endpoint.bearer_token_hash = new_hash
     endpoint.save(update_fields=["bearer_token_hash"])
     _forget_now_and_on_commit(endpoint.token_hash)
+    # The bearer hash has its own cache entry: forget it now and after commit as well.
+    forget_bearer_token(endpoint.pk)
+    transaction.on_commit(lambda: forget_bearer_token(endpoint.pk))
     # Never the token, nor its hash: only what kind of change it was.
     record(
         action=AuditAction.ENDPOINT_CHANGED,

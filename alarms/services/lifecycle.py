@@ -308,7 +308,9 @@ def apply_notification(
         _supersede_older(alarm, delivery)
         _mark_flapping(alarm, delivery)
     # Outbound messages commit with the event (the outbox); a late trigger or repeat of an
-    # alarm that is already closed says nothing new and sends nothing.
-    if alarm.status == AlarmStatus.FIRING or event_type == EventType.RECOVERED:
+    # alarm that is already closed, or a second recovery, says nothing new and sends nothing.
+    if alarm.status == AlarmStatus.FIRING or (
+        event_type == EventType.RECOVERED and not was_recovered
+    ):
         queue_messages(alarm=alarm, alarm_event=event, event=event_type)
     return ApplyResult(alarm=alarm, created=created, applied=True)

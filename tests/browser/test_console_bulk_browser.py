@@ -87,7 +87,9 @@ def test_keyboard_moves_acknowledges_searches_and_helps(
     page.keyboard.press("j")
     expect(page.locator("tr.is-current")).to_have_attribute("data-alarm-id", str(older.pk))
     page.keyboard.press("a")
-    expect(page.locator(f"#alarm-row-{older.pk}").get_by_role("button", name="Unacknowledge"))
+    expect(
+        page.locator(f"#alarm-row-{older.pk}").get_by_role("button", name="Unacknowledge")
+    ).to_be_visible()
     expect(page.locator("tr.is-current")).to_have_attribute("data-alarm-id", str(older.pk))
     assert Alarm.objects.get(pk=older.pk).acknowledged_at is not None
     assert Alarm.objects.get(pk=newest.pk).acknowledged_at is None

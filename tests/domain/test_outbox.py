@@ -127,6 +127,19 @@ def test_repeat_and_recovery_each_write_their_message(ep: CallbackEndpoint) -> N
     ]
 
 
+def test_a_second_recovery_of_the_same_alarm_sends_nothing(ep: CallbackEndpoint) -> None:
+    # e.g. an Alertmanager group re-sent with the resolved alert in it again
+    channel()
+    apply(ep)
+    apply(ep, status="recovered", duration_seconds=600)
+    apply(ep, status="recovered", duration_seconds=660, session_id="again")
+
+    assert list(OutboundMessage.objects.order_by("pk").values_list("event", flat=True)) == [
+        "triggered",
+        "recovered",
+    ]
+
+
 def test_a_late_trigger_of_a_recovered_alarm_sends_nothing(ep: CallbackEndpoint) -> None:
     channel()
     apply(ep, status="recovered", duration_seconds=600)

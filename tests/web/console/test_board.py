@@ -126,7 +126,7 @@ def test_heading_counts_honour_the_filter(endpoint: NewEndpoint, viewer: User) -
 
 
 def test_result_count_is_capped(endpoint: NewEndpoint, viewer: User, monkeypatch: Any) -> None:
-    monkeypatch.setattr("alarms.console.views.COUNT_CAP", 3)
+    monkeypatch.setattr("alarms.console.board.COUNT_CAP", 3)
     board_of(endpoint, 5)
     page = client_for(viewer).get("/").content.decode()
     assert "3+ alarms match" in page

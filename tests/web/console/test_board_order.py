@@ -87,7 +87,7 @@ def test_recently_recovered_window_is_a_setting(
 def test_keyset_pages_cross_the_ranks_both_ways_without_gaps_or_repeats(
     endpoint: NewEndpoint, viewer: User, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("alarms.console.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("alarms.console.board.PAGE_SIZE", 2)
     firing = [at(endpoint, m) for m in (1, 5, 3)]
     old = [recovered(endpoint, m, timedelta(days=3)) for m in (9, 2)]
     recent = recovered(endpoint, 0, timedelta(minutes=1))

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
-from alarms.console import views
+from alarms.console import board
 from alarms.services.endpoints import NewEndpoint
 from tests.support.accounts import client_for
 from tests.support.factories import apply_alarm
@@ -23,7 +23,7 @@ def link(page: str, rel: str) -> str:
 def test_position_follows_older_and_newer_links(
     endpoint: NewEndpoint, viewer: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(board, "PAGE_SIZE", 2)
     for _ in range(5):
         apply_alarm(endpoint.endpoint)
     client = client_for(viewer)
@@ -42,7 +42,7 @@ def test_position_follows_older_and_newer_links(
 def test_a_forged_page_counter_is_reset_at_the_newest_end(
     endpoint: NewEndpoint, viewer: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(board, "PAGE_SIZE", 2)
     for _ in range(3):
         apply_alarm(endpoint.endpoint)
     client = client_for(viewer)
