@@ -36,6 +36,17 @@ def _get(name: str, cast: type[_T], default: _T) -> _T:
         raise ImproperlyConfigured(f"Environment variable {name} is invalid: {exc}") from exc
 
 
+def _rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as ``600/minute``, checked at start-up (not at first use)."""
+    value = str(_get(name, str, default)).strip()
+    count, _, period = value.partition("/")
+    if not (count.isascii() and count.isdigit() and period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must look like 600/minute (count/second|minute|hour|day)"
+        )
+    return value
+
+
 def _positive_int(name: str, default: int) -> int:
     value = _get(name, int, default)
     assert isinstance(value, int)
@@ -358,7 +369,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "alarm_write": env.str("ALARMHUB_WRITE_THROTTLE_RATE", default="600/minute"),
+        "alarm_write": _rate("ALARMHUB_WRITE_THROTTLE_RATE", "600/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {

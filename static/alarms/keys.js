@@ -81,9 +81,13 @@
       default: return;
     }
   });
-  // A refreshed or re-rendered table: put the marker back on the same alarm.
-  document.body.addEventListener("htmx:afterSwap", function () {
+  // A refreshed or re-rendered table or row: put the marker back on the same alarm. An
+  // outerHTML swap fires afterSwap on the replaced (detached) row, which never reaches body;
+  // htmx:load fires on the new content once it is in the document.
+  function restore() {
     var row = current();
     if (row) { row.classList.add("is-current"); }
-  });
+  }
+  document.body.addEventListener("htmx:afterSwap", restore);
+  document.body.addEventListener("htmx:load", restore);
 })();

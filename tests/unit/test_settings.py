@@ -62,6 +62,13 @@ def test_malformed_number_fails_naming_the_variable() -> None:
     assert "ALARMHUB_MAX_BODY_BYTES" in result.stderr
 
 
+def test_malformed_throttle_rate_fails_at_start_up_naming_the_variable() -> None:
+    result = manage("check", env={"ALARMHUB_WRITE_THROTTLE_RATE": "600"})
+    assert result.returncode != 0
+    assert "ALARMHUB_WRITE_THROTTLE_RATE" in result.stderr
+    assert manage("check", env={"ALARMHUB_WRITE_THROTTLE_RATE": "30/hour"}).returncode == 0
+
+
 def test_malformed_database_url_fails_naming_the_variable() -> None:
     result = manage("check", env={"DATABASE_URL": "mysqlish:/nowhere"})
     assert result.returncode != 0
