@@ -13,9 +13,7 @@ import hashlib
 import os
 import shutil
 import socket
-import ssl
 import subprocess
-import threading
 import time
 import uuid
 import warnings
@@ -36,6 +34,7 @@ from tests.support.services import (
     psql,
     wait_until,
 )
+from tests.support.slow_clients import SlowClients
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 NGINX_CONF = DEPLOY / "nginx" / "alarmhub.conf"
@@ -194,57 +193,6 @@ def https() -> Iterator[requests.Session]:
         yield session
 
 
-class SlowClients:
-    """``count`` TLS connections to nginx held open by one thread, each sending one byte of its
-    request every ``interval`` seconds: half trickle headers, half a body to a callback URL. A
-    connection nginx closes is opened again (and counted), so it faces ``count`` all the time."""
-
-    def __init__(self, port: int, path: str, count: int, interval: float = 0.5) -> None:
-        self.port, self.path, self.count, self.interval = port, path, count, interval
-        self.context = ssl.create_default_context()
-        self.context.check_hostname = False
-        self.context.verify_mode = ssl.CERT_NONE
-        self.reconnects = 0
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="slow-tls-clients")
-
-    def _open(self, slot: int) -> ssl.SSLSocket:
-        raw = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        sock = self.context.wrap_socket(raw, server_hostname="127.0.0.1")
-        if slot % 2:
-            head = (
-                f"POST {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n{{"
-            )
-            sock.sendall(head.encode())
-        else:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        return sock
-
-    def _run(self) -> None:
-        sockets = {slot: self._open(slot) for slot in range(self.count)}
-        deadline = time.monotonic() + 90  # bounded even if the test forgets to stop it
-        try:
-            while not self.stopping.wait(self.interval) and time.monotonic() < deadline:
-                for slot, sock in list(sockets.items()):
-                    try:
-                        sock.sendall(b"X-a: b\r\n" if slot % 2 == 0 else b" ")
-                    except OSError:
-                        sock.close()
-                        self.reconnects += 1
-                        sockets[slot] = self._open(slot)
-        finally:
-            for sock in sockets.values():
-                sock.close()
-
-    def __enter__(self) -> SlowClients:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=15)
-
-
 def test_callbacks_through_the_shipped_nginx_config(
     callback_env: dict[str, str],
     proxied_web: WebServer,
@@ -302,7 +250,7 @@ def test_thirty_slow_clients_at_nginx_do_not_delay_real_callbacks(
     slow_path, _ = endpoint_pool.take()
     latencies: list[float] = []
 
-    with SlowClients(nginx.https_port, slow_path, SLOW_CLIENTS) as slow:
+    with SlowClients(nginx.https_port, slow_path, SLOW_CLIENTS, max_seconds=90, tls=True) as slow:
         time.sleep(1.5)  # every slow connection is open and mid-request
         for i in range(CALLBACKS):
             started = time.monotonic()
