@@ -266,6 +266,8 @@ ALARMHUB_API_TOKEN_DAYS: int | None = (
 )
 ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int("ALARMHUB_REQUEUE_AFTER_SECONDS", 60)
 ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS", 60)
+# Deliveries a worker claims and applies in one transaction during a storm (1: one at a time).
+ALARMHUB_PROCESS_BATCH_SIZE = _positive_int("ALARMHUB_PROCESS_BATCH_SIZE", 100)
 ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
 ALARMHUB_FLAPPING_WINDOW_SECONDS = _positive_int("ALARMHUB_FLAPPING_WINDOW_SECONDS", 3600)
 # A firing alarm with no push for this long is shown as stale (a lost recovery, most likely).

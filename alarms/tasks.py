@@ -19,7 +19,12 @@ from django.db.models import QuerySet
 from .choices import DeliveryStatus
 from .models import Delivery, Heartbeat
 from .pipeline import retention, sweep
-from .pipeline.process import TRANSIENT_DB_ERRORS, reset_for_reprocessing, run_delivery
+from .pipeline.process import (
+    TRANSIENT_DB_ERRORS,
+    reset_for_reprocessing,
+    run_deliveries,
+    run_delivery,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +52,21 @@ def _recycle_stale_db_connections(sender: Any = None, **kwargs: Any) -> None:
     max_retries=8,
 )
 def process_delivery(delivery_id: int) -> str:
-    """Run one delivery; transient database errors are retried with backoff."""
-    return run_delivery(delivery_id)
+    """Run a delivery — with a batch of whatever else is pending, during a storm.
+
+    Transient database errors are retried with backoff; the rest of a failed batch is queued
+    again. Embedded mode (tasks run in the request) processes the one delivery.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return run_delivery(delivery_id)
+    return run_deliveries(
+        delivery_id, limit=settings.ALARMHUB_PROCESS_BATCH_SIZE, requeue=_enqueue_each
+    )
+
+
+def _enqueue_each(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        enqueue_delivery(delivery_id)
 
 
 @shared_task(name="alarms.tasks.requeue_stranded_deliveries")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,16 +26,88 @@ def claim(delivery_id: int) -> bool:
     )
 
 
-def release(delivery_id: int) -> None:
-    """Hand a claimed delivery back (a transient error); a retry or the sweep picks it up."""
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PROCESSING).update(
+def claim_batch(delivery_id: int, *, limit: int) -> list[int]:
+    """Claim ``delivery_id`` if it is pending, and up to ``limit - 1`` more pending deliveries
+    that were never tried, oldest first, skipping rows another worker is claiming right now.
+
+    A retried delivery (claimed before: its worker died or a batch failed) is claimed alone, so
+    a delivery that breaks its batch cannot take the same company down with it twice. When
+    ``delivery_id`` is already done, its task still drains a batch of what is pending: during a
+    storm every worker process keeps claiming work instead of skipping.
+    """
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _claim_batch_postgresql(delivery_id, limit=limit, now=now)
+    with transaction.atomic():  # SQLite (IMMEDIATE): writers are serialised anyway
+        first = list(
+            Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).values_list(
+                "attempts", flat=True
+            )
+        )
+        claimed = [delivery_id] if first else []
+        if limit > 1 and not (first and first[0] > 0):
+            untried = Delivery.objects.filter(status=DeliveryStatus.PENDING, attempts=0)
+            claimed += (
+                untried.exclude(pk=delivery_id)
+                .order_by("status_changed_at", "id")[: limit - 1]
+                .values_list("pk", flat=True)
+            )
+        Delivery.objects.filter(pk__in=claimed).update(
+            status=DeliveryStatus.PROCESSING, attempts=F("attempts") + 1, status_changed_at=now
+        )
+    return claimed
+
+
+def _claim_batch_postgresql(delivery_id: int, *, limit: int, now: datetime) -> list[int]:
+    # One statement (one round trip, its own transaction); "more" is served by
+    # delivery_stranded_idx (status_changed_at, partial on pending/processing).
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    sql = f"""
+        WITH mine AS (
+            SELECT id, attempts FROM {table}
+            WHERE id = %(id)s AND status = %(pending)s FOR UPDATE SKIP LOCKED
+        ), more AS (
+            SELECT id FROM {table}
+            WHERE status = %(pending)s AND attempts = 0 AND id <> %(id)s
+              AND NOT EXISTS (SELECT 1 FROM mine WHERE attempts > 0)
+            ORDER BY status_changed_at, id LIMIT %(more)s FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {table} SET status = %(processing)s, attempts = attempts + 1,
+                           status_changed_at = %(now)s
+        WHERE id IN (SELECT id FROM mine UNION ALL SELECT id FROM more)
+        RETURNING id
+    """  # noqa: S608
+    params: dict[str, int | str | datetime] = {
+        "id": delivery_id,
+        "pending": DeliveryStatus.PENDING,
+        "processing": DeliveryStatus.PROCESSING,
+        "more": max(limit - 1, 0),
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        claimed = sorted(row[0] for row in cursor.fetchall())
+    # The task's own delivery first: its status is what the task reports.
+    if delivery_id in claimed:
+        claimed.remove(delivery_id)
+        claimed.insert(0, delivery_id)
+    return claimed
+
+
+def release(delivery_ids: int | Sequence[int]) -> None:
+    """Hand claimed deliveries back (a transient error); a retry or the sweep picks them up."""
+    ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
+    Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PROCESSING).update(
         status=DeliveryStatus.PENDING, status_changed_at=timezone.now()
     )
 
 
-def finish(delivery_id: int, status: str, *, error: str = "") -> None:
-    """Record a delivery's final status (the alarms it touched are in their timelines)."""
-    Delivery.objects.filter(pk=delivery_id).update(
+def finish(delivery_ids: int | Sequence[int], status: str, *, error: str = "") -> None:
+    """Record deliveries' final status (the alarms they touched are in their timelines)."""
+    ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
+    if not ids:
+        return
+    Delivery.objects.filter(pk__in=ids).update(
         status=status,
         error=error[:MAX_ERROR_LENGTH],
         processed_at=timezone.now(),

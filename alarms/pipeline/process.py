@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from ..choices import DeliveryStatus
 from ..models import CallbackEndpoint, Delivery
-from ..services.lifecycle import apply_notification
+from ..services.lifecycle import Application, apply_notifications
 from ..sources.base import NotAnAlarm, Notification
 from ..sources.registry import get_source
-from .claims import claim, finish, release
+from .claims import claim, claim_batch, finish, release
 from .payload import BadPayload, decode_object, storable_dataclass
 
 logger = logging.getLogger(__name__)
@@ -47,25 +47,37 @@ def parse_delivery(delivery: Delivery, endpoint: CallbackEndpoint) -> list[Notif
     return [storable_dataclass(n) for n in notifications]
 
 
-def process_claimed(delivery_id: int) -> str:
-    """Parse and apply a claimed delivery; returns its final status.
+def process_claimed(delivery_ids: int | Sequence[int]) -> dict[int, str]:
+    """Parse and apply claimed deliveries in one transaction; returns each one's final status.
 
-    Parse errors mark the delivery failed with the message. Database errors propagate.
-    All notifications of one body are applied in one transaction: all or none.
+    Bodies that cannot be read as alarms are marked failed with the message; every other
+    delivery's notifications are applied together (``apply_notifications``): all or none.
+    Database errors propagate.
     """
-    delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
-    try:
-        notifications = parse_delivery(delivery, delivery.endpoint)
-    except (BadPayload, NotAnAlarm) as exc:
-        finish(delivery_id, DeliveryStatus.FAILED, error=str(exc))
-        return DeliveryStatus.FAILED
+    ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
+    deliveries = Delivery.objects.select_related("endpoint").in_bulk(ids)
+    applications: list[Application] = []
+    failed: dict[int, str] = {}
+    for delivery_id in ids:
+        delivery = deliveries.get(delivery_id)
+        if delivery is None:
+            continue  # deleted meanwhile (an admin, or retention): nothing to do
+        try:
+            notifications = parse_delivery(delivery, delivery.endpoint)
+        except (BadPayload, NotAnAlarm) as exc:
+            failed[delivery_id] = str(exc)
+            continue
+        applications += [Application(delivery.endpoint, n, delivery) for n in notifications]
+    processed = [pk for pk in ids if pk in deliveries and pk not in failed]
     with transaction.atomic():
-        for notification in notifications:
-            apply_notification(
-                endpoint=delivery.endpoint, notification=notification, delivery=delivery
-            )
-        finish(delivery_id, DeliveryStatus.PROCESSED)
-    return DeliveryStatus.PROCESSED
+        if applications:
+            apply_notifications(applications)
+        finish(processed, DeliveryStatus.PROCESSED)
+        for delivery_id, error in failed.items():
+            finish(delivery_id, DeliveryStatus.FAILED, error=error)
+    statuses: dict[int, str] = dict.fromkeys(processed, DeliveryStatus.PROCESSED)
+    statuses.update(dict.fromkeys(failed, DeliveryStatus.FAILED))
+    return statuses
 
 
 def run_delivery(delivery_id: int) -> str:
@@ -76,27 +88,75 @@ def run_delivery(delivery_id: int) -> str:
     """
     if not claim(delivery_id):
         return SKIPPED
+    return _run_claimed([delivery_id], delivery_id)
+
+
+def run_deliveries(
+    delivery_id: int, *, limit: int, requeue: Callable[[list[int]], object] | None = None
+) -> str:
+    """Claim ``delivery_id`` with up to ``limit - 1`` other pending deliveries and process them
+    as one batch (``claims.claim_batch``); returns ``delivery_id``'s status or ``"skipped"``.
+
+    A batch that fails on a non-transient error is processed again one delivery at a time, so
+    one bad delivery is marked failed and the rest go through. On a transient error every claim
+    is handed back, ``requeue`` is given the ids other than ``delivery_id`` and the error is
+    re-raised for the caller to retry ``delivery_id``.
+    """
+    ids = claim_batch(delivery_id, limit=limit)
+    if not ids:
+        return SKIPPED
     try:
-        return process_claimed(delivery_id)
+        return _run_claimed(ids, delivery_id)
     except TRANSIENT_DB_ERRORS:
-        _release_quietly(delivery_id)
+        others = [pk for pk in ids if pk != delivery_id]
+        if others and requeue is not None:
+            requeue(others)
         raise
-    except DatabaseError as exc:
-        logger.exception("delivery %s failed with a database error", delivery_id)
-        _fail_quietly(delivery_id, f"database error: {exc}")
-        return DeliveryStatus.FAILED
-    except Exception as exc:
-        # Never let a payload crash the worker: record it and move on.
-        logger.exception("delivery %s failed unexpectedly", delivery_id)
-        _fail_quietly(delivery_id, f"internal error: {type(exc).__name__}: {exc}")
-        return DeliveryStatus.FAILED
 
 
-def _release_quietly(delivery_id: int) -> None:
+def _run_claimed(ids: list[int], wanted: int) -> str:
     try:
-        release(delivery_id)
+        return process_claimed(ids).get(wanted, SKIPPED)
+    except TRANSIENT_DB_ERRORS:
+        _release_quietly(ids)
+        raise
+    except Exception as exc:
+        if len(ids) > 1:
+            logger.warning(
+                "a batch of %d deliveries failed (%s: %s); processing them one at a time",
+                len(ids),
+                type(exc).__name__,
+                exc,
+            )
+            return _one_at_a_time(ids, wanted)
+        if isinstance(exc, DatabaseError):
+            logger.exception("delivery %s failed with a database error", ids[0])
+            _fail_quietly(ids[0], f"database error: {exc}")
+        else:
+            # Never let a payload crash the worker: record it and move on.
+            logger.exception("delivery %s failed unexpectedly", ids[0])
+            _fail_quietly(ids[0], f"internal error: {type(exc).__name__}: {exc}")
+        return DeliveryStatus.FAILED
+
+
+def _one_at_a_time(ids: list[int], wanted: int) -> str:
+    result = SKIPPED
+    for position, delivery_id in enumerate(ids):
+        try:
+            status = _run_claimed([delivery_id], delivery_id)
+        except TRANSIENT_DB_ERRORS:
+            _release_quietly(ids[position + 1 :])
+            raise
+        if delivery_id == wanted:
+            result = status
+    return result
+
+
+def _release_quietly(delivery_ids: list[int]) -> None:
+    try:
+        release(delivery_ids)
     except DatabaseError:
-        logger.warning("could not release delivery %s; the sweep will", delivery_id)
+        logger.warning("could not release deliveries %s; the sweep will", delivery_ids)
 
 
 def _fail_quietly(delivery_id: int, error: str) -> None:

@@ -1,23 +1,29 @@
 """The alarm lifecycle: pairing notifications into alarms (DESIGN §3).
 
-``apply_notification`` serialises work per alarm identity so that concurrent workers and any
-arrival order give the same result.
+``apply_notifications`` applies a batch of notifications — one delivery's or a worker's whole
+batch of deliveries — in one transaction: it locks every identity the batch touches, loads the
+alarms the rules read, applies each notification in memory exactly as if they came one by one,
+and writes the outcome with a few set-based statements (``lifecycle_store``). Work is
+serialised per alarm identity, so concurrent workers and any arrival order give one result.
 """
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass
-from datetime import timedelta
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
+from django.utils import timezone
 
-from ..choices import NOTIFICATION_EVENT_TYPES, AlarmStatus, EventType
+from ..choices import AlarmStatus, EventType
 from ..models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Policy
 from ..sources.base import Notification
-from .outbox import queue_messages
+from . import lifecycle_store as store
+from .outbox import Announcement, announce
 from .search_text import alarm_search_text
 
 
@@ -28,17 +34,13 @@ class ApplyResult:
     applied: bool  # False when this delivery had already been applied (a rerun)
 
 
-def _lock_identity(fingerprint: str) -> None:
-    """Serialise all work on one alarm identity until the transaction ends.
+@dataclass(frozen=True)
+class Application:
+    """One notification to apply, with where it came from."""
 
-    Two workers handling different occurrences of one fingerprint must see each other's
-    rows, or an older occurrence could stay firing beside a newer one (rule 5). PostgreSQL
-    gets a transaction-scoped advisory lock; SQLite already serialises writers.
-    """
-    if connection.vendor == "postgresql":
-        key = zlib.crc32(fingerprint.encode()) - 2**31  # signed 32-bit fits bigint
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x41484231, key])
+    endpoint: CallbackEndpoint
+    notification: Notification
+    delivery: Delivery | None = None
 
 
 def _fit(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -57,17 +59,20 @@ def _fit(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
 
 def _fit_instance(obj: Any) -> None:
     """``_fit`` applied in place to every char column of a model instance."""
-    for field in obj._meta.concrete_fields:
-        value = getattr(obj, field.attname)
-        if isinstance(value, str) and field.max_length and len(value) > field.max_length:
-            setattr(obj, field.attname, value[: field.max_length])
+    for column in obj._meta.concrete_fields:
+        value = getattr(obj, column.attname)
+        if isinstance(value, str) and column.max_length and len(value) > column.max_length:
+            setattr(obj, column.attname, value[: column.max_length])
 
 
-def _upsert_policy(endpoint: CallbackEndpoint, n: Notification) -> Policy | None:
+def _policy_key(endpoint: CallbackEndpoint, n: Notification) -> store.PolicyKey | None:
     if not (n.policy_id or n.policy_name):
         return None
-    key = _fit(Policy, {"key": n.policy_id or f"name:{n.policy_name}"})["key"]
-    fields = _fit(
+    return endpoint.pk, _fit(Policy, {"key": n.policy_id or f"name:{n.policy_name}"})["key"]
+
+
+def _policy_fields(n: Notification) -> dict[str, Any]:
+    return _fit(
         Policy,
         {
             "policy_id": n.policy_id,
@@ -77,29 +82,15 @@ def _upsert_policy(endpoint: CallbackEndpoint, n: Notification) -> Policy | None
             "type_ename": n.policy_type_ename,
         },
     )
-    policy, created = Policy.objects.get_or_create(endpoint=endpoint, key=key, defaults=fields)
-    if not created:
-        changed = {k: v for k, v in fields.items() if v and getattr(policy, k) != v}
-        if changed:
-            Policy.objects.filter(pk=policy.pk).update(**changed)
-    return policy
 
 
-def _upsert_instance(endpoint: CallbackEndpoint, n: Notification) -> Instance | None:
+def _instance_key(endpoint: CallbackEndpoint, n: Notification) -> store.InstanceKey | None:
     if not n.instance_id:
         return None
-    identity = _fit(
+    fitted = _fit(
         Instance, {"namespace": n.namespace, "region": n.region, "instance_id": n.instance_id}
     )
-    name = _fit(Instance, {"name": n.instance_name})["name"]
-    instance, created = Instance.objects.get_or_create(
-        endpoint=endpoint, **identity, defaults={"name": name, "dimensions": n.dimensions}
-    )
-    if not created and ((name and instance.name != name) or instance.dimensions != n.dimensions):
-        Instance.objects.filter(pk=instance.pk).update(
-            name=name or instance.name, dimensions=n.dimensions
-        )
-    return instance
+    return endpoint.pk, fitted["namespace"], fitted["region"], fitted["instance_id"]
 
 
 def _snapshot(n: Notification) -> dict[str, Any]:
@@ -129,59 +120,6 @@ def _snapshot(n: Notification) -> dict[str, Any]:
     }
 
 
-def _record(alarm: Alarm, type_: str, delivery: Delivery | None, **details: Any) -> AlarmEvent:
-    return AlarmEvent.objects.create(alarm=alarm, type=type_, delivery=delivery, details=details)
-
-
-def _supersede_older(alarm: Alarm, delivery: Delivery | None) -> None:
-    """Rule 5: close older occurrences of this identity that are still firing."""
-    older = Alarm.objects.select_for_update().filter(
-        fingerprint=alarm.fingerprint,
-        first_occurred_at__lt=alarm.first_occurred_at,
-        status=AlarmStatus.FIRING,
-    )
-    for old in older:
-        old.status = AlarmStatus.RECOVERED
-        old.superseded = True
-        old.recovered_at = None
-        old.save(update_fields=["status", "superseded", "recovered_at", "updated_at"])
-        _record(old, EventType.SUPERSEDED, delivery, by_alarm=alarm.pk)
-
-
-def _mark_flapping(alarm: Alarm, delivery: Delivery | None) -> None:
-    """Flag occurrences that close a window holding at least N episodes of this identity.
-
-    Depends only on the set of occurrences, so arrival order does not matter; a new
-    occurrence can only add flags, for itself and the occurrences after it in the window.
-    """
-    window = timedelta(seconds=settings.ALARMHUB_FLAPPING_WINDOW_SECONDS)
-    threshold = settings.ALARMHUB_FLAPPING_EPISODES
-    times = list(
-        Alarm.objects.filter(
-            fingerprint=alarm.fingerprint,
-            first_occurred_at__gt=alarm.first_occurred_at - window,
-            first_occurred_at__lte=alarm.first_occurred_at + window,
-        ).values_list("pk", "first_occurred_at", "flapping")
-    )
-    for pk, at, flapping in times:
-        if flapping or at < alarm.first_occurred_at:
-            continue
-        episodes = sum(1 for _, other, _ in times if at - window < other <= at)
-        if episodes >= threshold:
-            Alarm.objects.filter(pk=pk).update(flapping=True)
-            if pk == alarm.pk:
-                alarm.flapping = True
-            target = alarm if pk == alarm.pk else Alarm(pk=pk)
-            _record(
-                target,
-                EventType.FLAPPING,
-                delivery,
-                episodes=episodes,
-                window_seconds=int(window.total_seconds()),
-            )
-
-
-@transaction.atomic
 def apply_notification(
     *, endpoint: CallbackEndpoint, notification: Notification, delivery: Delivery | None = None
 ) -> ApplyResult:
@@ -189,128 +127,259 @@ def apply_notification(
 
     Idempotent per delivery: applying the same delivery again changes nothing.
     """
-    n = notification
-    fingerprint = n.fingerprint(endpoint.pk)
-    _lock_identity(fingerprint)
+    return apply_notifications([Application(endpoint, notification, delivery)])[0]
 
-    if delivery is not None:
-        # Per lifecycle, not per delivery: one body may carry notifications of several alarms.
-        done = (
-            AlarmEvent.objects.filter(
-                delivery=delivery,
-                type__in=NOTIFICATION_EVENT_TYPES,
-                alarm__fingerprint=fingerprint,
-                alarm__first_occurred_at=n.first_occurred_at,
-            )
-            .select_related("alarm")
-            .first()
-        )
-        if done is not None:
-            return ApplyResult(alarm=done.alarm, created=False, applied=False)
 
-    policy = _upsert_policy(endpoint, n)
-    instance = _upsert_instance(endpoint, n)
+@transaction.atomic
+def apply_notifications(applications: Sequence[Application]) -> list[ApplyResult]:
+    """Apply notifications in the given order, in one transaction; one result each.
 
-    alarm = (
-        Alarm.objects.select_for_update()
-        .filter(fingerprint=fingerprint, first_occurred_at=n.first_occurred_at)
-        .first()
+    The outcome is the one applying them one by one would give — and, by the pairing rules, the
+    one any other order would give.
+    """
+    return _Batch(applications).run()
+
+
+@dataclass
+class _Batch:
+    applications: Sequence[Application]
+    window: timedelta = field(
+        default_factory=lambda: timedelta(seconds=settings.ALARMHUB_FLAPPING_WINDOW_SECONDS)
     )
-    created = alarm is None
-    if alarm is None:
-        alarm = Alarm(
-            endpoint=endpoint,
-            fingerprint=fingerprint,
-            first_occurred_at=n.first_occurred_at,
-            kind=n.kind,
-            status=AlarmStatus.FIRING,
-            namespace=n.namespace,
-            region=n.region,
-            metric_name=n.metric_name,
-            event_name=n.event_name,
-            policy=policy,
-            instance=instance,
+    threshold: int = field(default_factory=lambda: settings.ALARMHUB_FLAPPING_EPISODES)
+    # Every alarm the rules may read, by identity and first occurrence (loaded or new).
+    occurrences: dict[str, dict[datetime, Alarm]] = field(default_factory=dict)
+    latest: dict[str, datetime] = field(default_factory=dict)
+    applied: dict[store.AppliedKey, Alarm] = field(default_factory=dict)
+    created: list[Alarm] = field(default_factory=list)
+    changed: dict[int, Alarm] = field(default_factory=dict)  # existing alarms, by pk
+    events: list[AlarmEvent] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
+    # SUPERSEDED events name the newer alarm, whose id exists only once it is inserted.
+    superseded_by: list[tuple[AlarmEvent, Alarm]] = field(default_factory=list)
+
+    def run(self) -> list[ApplyResult]:
+        fingerprints = [a.notification.fingerprint(a.endpoint.pk) for a in self.applications]
+        store.lock_identities(fingerprints)
+        self.applied = store.applied_notifications(
+            [a.delivery.pk for a in self.applications if a.delivery is not None]
         )
+        todo = [
+            (app, fp)
+            for app, fp in zip(self.applications, fingerprints, strict=True)
+            if self._applied_key(app, fp) not in self.applied
+        ]
+        policies, instances = self._save_catalogue([app for app, _ in todo])
+        windows: dict[str, store.IdentityWindow] = {}
+        for app, fp in todo:
+            at = app.notification.first_occurred_at
+            window = windows.setdefault(fp, store.IdentityWindow(at, at))
+            window.earliest, window.latest = min(window.earliest, at), max(window.latest, at)
+        for alarm in store.locked_alarms(windows, reach=self.window):
+            self.occurrences.setdefault(alarm.fingerprint, {})[alarm.first_occurred_at] = alarm
+        self.latest = store.latest_occurrences(list(windows))
+
+        results = []
+        for app, fp in zip(self.applications, fingerprints, strict=True):
+            n = app.notification
+            policy_key, instance_key = _policy_key(app.endpoint, n), _instance_key(app.endpoint, n)
+            results.append(
+                self._apply(
+                    app,
+                    fp,
+                    policy=policies.get(policy_key) if policy_key else None,
+                    instance=instances.get(instance_key) if instance_key else None,
+                )
+            )
+        now = timezone.now()
+        store.save_alarms(self.created, list(self.changed.values()), now=now)
+        for event, newer in self.superseded_by:
+            event.details["by_alarm"] = newer.pk
+        store.save_events(self.events)
+        announce(self.announcements, now=now)
+        return results
+
+    @staticmethod
+    def _applied_key(app: Application, fingerprint: str) -> store.AppliedKey | None:
+        if app.delivery is None:
+            return None
+        return app.delivery.pk, fingerprint, app.notification.first_occurred_at
+
+    def _save_catalogue(
+        self, applications: Sequence[Application]
+    ) -> tuple[dict[store.PolicyKey, Policy], dict[store.InstanceKey, Instance]]:
+        changes = store.CatalogueChanges()
+        for app in applications:
+            n = app.notification
+            if (policy_key := _policy_key(app.endpoint, n)) is not None:
+                changes.policy(policy_key, _policy_fields(n))
+            if (instance_key := _instance_key(app.endpoint, n)) is not None:
+                name = _fit(Instance, {"name": n.instance_name})["name"]
+                changes.instance(instance_key, name, n.dimensions)
+        return store.save_catalogue(changes)
+
+    def _touch(self, alarm: Alarm) -> None:
+        if alarm.pk is not None:
+            self.changed[alarm.pk] = alarm
+
+    def _record(
+        self, alarm: Alarm, type_: str, delivery: Delivery | None, **details: Any
+    ) -> AlarmEvent:
+        event = AlarmEvent(alarm=alarm, type=type_, delivery=delivery, details=details)
+        self.events.append(event)
+        return event
+
+    def _apply(
+        self,
+        app: Application,
+        fingerprint: str,
+        *,
+        policy: Policy | None,
+        instance: Instance | None,
+    ) -> ApplyResult:
+        n, delivery = app.notification, app.delivery
+        applied_key = self._applied_key(app, fingerprint)
+        if applied_key is not None and applied_key in self.applied:
+            return ApplyResult(alarm=self.applied[applied_key], created=False, applied=False)
+
+        occurrences = self.occurrences.setdefault(fingerprint, {})
+        alarm = occurrences.get(n.first_occurred_at)
+        created = alarm is None
+        if alarm is None:
+            alarm = Alarm(
+                endpoint=app.endpoint,
+                fingerprint=fingerprint,
+                first_occurred_at=n.first_occurred_at,
+                kind=n.kind,
+                status=AlarmStatus.FIRING,
+                namespace=n.namespace,
+                region=n.region,
+                metric_name=n.metric_name,
+                event_name=n.event_name,
+                policy=policy,
+                instance=instance,
+            )
+            _fit_instance(alarm)
+            occurrences[n.first_occurred_at] = alarm
+            self.created.append(alarm)
+        else:
+            self._touch(alarm)
+        if applied_key is not None:
+            self.applied[applied_key] = alarm
+
+        was_recovered = alarm.status == AlarmStatus.RECOVERED and not alarm.superseded
+        if n.status == "recovered":
+            event_type = EventType.RECOVERED
+            alarm.status = AlarmStatus.RECOVERED
+            alarm.superseded = False  # a real recovery replaces "closed as superseded"
+            # Should one lifecycle get several recoveries, the latest time wins whatever the
+            # arrival order (rule 4); a recovery without a time never erases a known one.
+            if n.recovered_at is not None and (
+                alarm.recovered_at is None or n.recovered_at > alarm.recovered_at
+            ):
+                alarm.recovered_at = n.recovered_at
+        else:
+            event_type = EventType.REPEATED if alarm.trigger_seen else EventType.TRIGGERED
+            alarm.trigger_seen = True
+            # Rule 4: a trigger or repeat after the recovery never reopens the alarm.
+
+        latest = self.latest.get(fingerprint)
+        newer_exists = (
+            created
+            and alarm.status == AlarmStatus.FIRING
+            and latest is not None
+            and latest > n.first_occurred_at
+        )
+        if latest is None or n.first_occurred_at > latest:
+            self.latest[fingerprint] = n.first_occurred_at
+        if newer_exists:
+            alarm.status = AlarmStatus.RECOVERED
+            alarm.superseded = True
+
+        if n.rank() > alarm.snapshot_rank:
+            for key, value in _snapshot(n).items():
+                setattr(alarm, key, value)
+            # Free-text search reads this column (selectors.search_alarms): kept with the snapshot.
+            alarm.search_text = alarm_search_text(
+                metric_display_name=alarm.metric_display_name,
+                event_display_name=alarm.event_display_name,
+                namespace=alarm.namespace,
+                region=alarm.region,
+                dimensions=alarm.dimensions or {},
+            )
+        alarm.policy = policy or alarm.policy
+        alarm.instance = instance or alarm.instance
+        alarm.notification_count += 1
         _fit_instance(alarm)
-        try:
-            with transaction.atomic():
-                alarm.save()
-        except IntegrityError:
-            # Only possible without the advisory lock (SQLite with another writer).
-            alarm = Alarm.objects.select_for_update().get(
-                fingerprint=fingerprint, first_occurred_at=n.first_occurred_at
+
+        # Tencent's own time for this push (our occurred_at is when we applied it).
+        details: dict[str, Any] = {
+            "session_id": n.session_id,
+            "sent_at": _snapshot(n)["last_notified_at"].isoformat(),
+        }
+        if n.current_value:
+            details["value"] = n.current_value
+        if n.duration_seconds is not None:
+            details["duration_seconds"] = n.duration_seconds
+        if event_type != EventType.RECOVERED and was_recovered:
+            details["after_recovery"] = True
+        if event_type == EventType.RECOVERED and not alarm.trigger_seen:
+            details["trigger_not_seen"] = True
+        event = self._record(alarm, event_type, delivery, **details)
+        if newer_exists:
+            self._record(
+                alarm, EventType.SUPERSEDED, delivery, reason="a newer occurrence already exists"
             )
-            created = False
 
-    was_recovered = alarm.status == AlarmStatus.RECOVERED and not alarm.superseded
-    if n.status == "recovered":
-        event_type = EventType.RECOVERED
-        alarm.status = AlarmStatus.RECOVERED
-        alarm.superseded = False  # a real recovery replaces "closed as superseded"
-        # Should one lifecycle get several recoveries, the latest time wins whatever the
-        # arrival order (rule 4); a recovery without a time never erases a known one.
-        if n.recovered_at is not None and (
-            alarm.recovered_at is None or n.recovered_at > alarm.recovered_at
+        if created:
+            self._supersede_older(alarm, occurrences, delivery)
+            self._mark_flapping(alarm, occurrences, delivery)
+        # Outbound messages commit with the event (the outbox); a late trigger or repeat of an
+        # alarm that is already closed, or a second recovery, says nothing new and sends nothing.
+        if alarm.status == AlarmStatus.FIRING or (
+            event_type == EventType.RECOVERED and not was_recovered
         ):
-            alarm.recovered_at = n.recovered_at
-    else:
-        event_type = EventType.REPEATED if alarm.trigger_seen else EventType.TRIGGERED
-        alarm.trigger_seen = True
-        # Rule 4: a trigger or repeat after the recovery never reopens the alarm.
+            # The alarm as it stood at this notification: channel filters read that state.
+            self.announcements.append(
+                Announcement(alarm=alarm, as_applied=copy.copy(alarm), event=event, kind=event_type)
+            )
+        return ApplyResult(alarm=alarm, created=created, applied=True)
 
-    newer_exists = (
-        created
-        and alarm.status == AlarmStatus.FIRING
-        and Alarm.objects.filter(
-            fingerprint=fingerprint, first_occurred_at__gt=n.first_occurred_at
-        ).exists()
-    )
-    if newer_exists:
-        alarm.status = AlarmStatus.RECOVERED
-        alarm.superseded = True
+    def _supersede_older(
+        self, alarm: Alarm, occurrences: dict[datetime, Alarm], delivery: Delivery | None
+    ) -> None:
+        """Rule 5: close older occurrences of this identity that are still firing."""
+        for at, old in sorted(occurrences.items()):
+            if at < alarm.first_occurred_at and old.status == AlarmStatus.FIRING:
+                old.status = AlarmStatus.RECOVERED
+                old.superseded = True
+                old.recovered_at = None
+                self._touch(old)
+                event = self._record(old, EventType.SUPERSEDED, delivery, by_alarm=None)
+                self.superseded_by.append((event, alarm))
 
-    if n.rank() > alarm.snapshot_rank:
-        for key, value in _snapshot(n).items():
-            setattr(alarm, key, value)
-        # Free-text search reads this column (selectors.search_alarms): kept with the snapshot.
-        alarm.search_text = alarm_search_text(
-            metric_display_name=alarm.metric_display_name,
-            event_display_name=alarm.event_display_name,
-            namespace=alarm.namespace,
-            region=alarm.region,
-            dimensions=alarm.dimensions or {},
-        )
-    alarm.policy = policy or alarm.policy
-    alarm.instance = instance or alarm.instance
-    # A plain increment is safe: the identity lock (and the row lock) are held.
-    alarm.notification_count += 1
-    _fit_instance(alarm)
-    alarm.save()
+    def _mark_flapping(
+        self, alarm: Alarm, occurrences: dict[datetime, Alarm], delivery: Delivery | None
+    ) -> None:
+        """Flag occurrences that close a window holding at least N episodes of this identity.
 
-    # Tencent's own time for this push (our occurred_at is when we applied it).
-    details: dict[str, Any] = {
-        "session_id": n.session_id,
-        "sent_at": _snapshot(n)["last_notified_at"].isoformat(),
-    }
-    if n.current_value:
-        details["value"] = n.current_value
-    if n.duration_seconds is not None:
-        details["duration_seconds"] = n.duration_seconds
-    if event_type != EventType.RECOVERED and was_recovered:
-        details["after_recovery"] = True
-    if event_type == EventType.RECOVERED and not alarm.trigger_seen:
-        details["trigger_not_seen"] = True
-    event = _record(alarm, event_type, delivery, **details)
-    if newer_exists:
-        _record(alarm, EventType.SUPERSEDED, delivery, reason="a newer occurrence already exists")
-
-    if created:
-        _supersede_older(alarm, delivery)
-        _mark_flapping(alarm, delivery)
-    # Outbound messages commit with the event (the outbox); a late trigger or repeat of an
-    # alarm that is already closed, or a second recovery, says nothing new and sends nothing.
-    if alarm.status == AlarmStatus.FIRING or (
-        event_type == EventType.RECOVERED and not was_recovered
-    ):
-        queue_messages(alarm=alarm, alarm_event=event, event=event_type)
-    return ApplyResult(alarm=alarm, created=created, applied=True)
+        Depends only on the set of occurrences, so arrival order does not matter; a new
+        occurrence can only add flags, for itself and the occurrences after it in the window.
+        """
+        window, start = self.window, alarm.first_occurred_at
+        times = sorted(at for at in occurrences if start - window < at <= start + window)
+        for at in times:
+            other = occurrences[at]
+            if other.flapping or at < start:
+                continue
+            episodes = sum(1 for t in times if at - window < t <= at)
+            if episodes >= self.threshold:
+                other.flapping = True
+                self._touch(other)
+                self._record(
+                    other,
+                    EventType.FLAPPING,
+                    delivery,
+                    episodes=episodes,
+                    window_seconds=int(window.total_seconds()),
+                )

@@ -8,7 +8,7 @@ A lost publish (Redis down, worker killed) loses nothing: the row is on disk, an
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..choices import EventType, OutboundStatus
-from ..models import Alarm, AlarmEvent, Channel, OutboundMessage
+from ..models import Alarm, AlarmEvent, Channel, OutboundMessage, Silence
 from ..notify.dispatch import enqueue_outbound_message
 
 logger = logging.getLogger(__name__)
@@ -28,14 +28,21 @@ logger = logging.getLogger(__name__)
 STUCK_SENDING_SECONDS = 300
 
 
-def _subscribed_channels(event: str) -> list[Channel]:
-    """Active channels that want ``event``: one query on a small table.
+def _active_channels() -> list[Channel]:
+    """Active channels: one query on a small table (``events`` is JSON, read in Python: SQLite
+    has no JSON containment lookup). The whole cost of the outbox on the lifecycle's hot path
+    when no channel is configured."""
+    return list(Channel.objects.filter(is_active=True).only("id", "events", "filter"))
 
-    ``events`` is JSON; SQLite has no JSON containment lookup, so it is read in Python. This is
-    the whole cost of the outbox on the lifecycle's hot path when no channel wants the event.
-    """
-    channels = Channel.objects.filter(is_active=True).only("id", "events", "filter")
-    return [channel for channel in channels if event in (channel.events or [])]
+
+@dataclass(frozen=True)
+class Announcement:
+    """An alarm event that channels may want to hear about."""
+
+    alarm: Alarm  # the row the messages belong to
+    as_applied: Alarm  # its state when the event happened: channel and silence filters read it
+    event: AlarmEvent
+    kind: str  # the event type
 
 
 def queue_messages(
@@ -53,49 +60,78 @@ def queue_messages(
     the messages are written as ``silenced`` (kept, never sent) and the alarm's timeline gets
     one SILENCED event. ``only_channels`` narrows the candidates (escalation picks its own).
     """
-    channels = _subscribed_channels(event)
+    return announce(
+        [Announcement(alarm=alarm, as_applied=alarm, event=alarm_event, kind=event)],
+        now=now or timezone.now(),
+        only_channels=only_channels,
+    )
+
+
+def announce(
+    announcements: Sequence[Announcement],
+    *,
+    now: datetime,
+    only_channels: Collection[int] | None = None,
+) -> list[OutboundMessage]:
+    """``queue_messages`` for many events at once (a worker's batch): the channels and the
+    silences are read once, the messages and SILENCED events written with one INSERT each."""
+    if not announcements:
+        return []
+    channels = _active_channels()
     if only_channels is not None:
         channels = [channel for channel in channels if channel.pk in only_channels]
     if not channels:
         return []
     from ..notify.matching import alarm_matches
+    from .silences import first_in_force, silences_possibly_in_force
 
-    matching = [channel for channel in channels if alarm_matches(alarm, channel.filter or {})]
-    if not matching:
-        return []
-    now = now or timezone.now()
-    from .silences import silence_in_force
-
-    silence = silence_in_force(alarm, now=now)
-    status = OutboundStatus.SILENCED if silence is not None else OutboundStatus.PENDING
-    messages = OutboundMessage.objects.bulk_create(
-        [
+    silences: list[Silence] | None = None
+    messages: list[OutboundMessage] = []
+    muted: list[tuple[Announcement, Silence, list[int]]] = []
+    for announcement in announcements:
+        state = announcement.as_applied
+        state.pk = announcement.alarm.pk  # a new alarm got its id after the state was taken
+        matching = [
+            channel
+            for channel in channels
+            if announcement.kind in (channel.events or [])
+            and alarm_matches(state, channel.filter or {})
+        ]
+        if not matching:
+            continue
+        if silences is None:
+            silences = list(silences_possibly_in_force(now))
+        silence = first_in_force(state, silences, now=now)
+        messages += [
             OutboundMessage(
                 channel_id=channel.pk,
-                alarm=alarm,
-                alarm_event=alarm_event,
-                event=event,
-                status=status,
+                alarm=announcement.alarm,
+                alarm_event=announcement.event,
+                event=announcement.kind,
+                status=OutboundStatus.SILENCED if silence else OutboundStatus.PENDING,
                 silence=silence,
-                next_attempt_at=None if silence is not None else now,
+                next_attempt_at=None if silence else now,
             )
             for channel in matching
         ]
-    )
-    if silence is not None:
-        # One timeline entry per muted event (not per channel): the alarm shows it was silenced.
-        AlarmEvent.objects.create(
-            alarm=alarm,
+        if silence is not None:
+            muted.append((announcement, silence, [channel.pk for channel in matching]))
+    OutboundMessage.objects.bulk_create(messages)
+    # One timeline entry per muted event (not per channel): the alarm shows it was silenced.
+    AlarmEvent.objects.bulk_create(
+        AlarmEvent(
+            alarm=announcement.alarm,
             type=EventType.SILENCED,
             details={
                 "silence_id": silence.pk,
-                "event": event,
-                "event_id": alarm_event.pk,
-                "channels": [channel.pk for channel in matching],
+                "event": announcement.kind,
+                "event_id": announcement.event.pk,
+                "channels": channel_ids,
             },
         )
-        return messages
-    enqueue_after_commit([message.pk for message in messages])
+        for announcement, silence, channel_ids in muted
+    )
+    enqueue_after_commit(m.pk for m in messages if m.status == OutboundStatus.PENDING)
     return messages
 
 

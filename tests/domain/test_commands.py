@@ -203,7 +203,7 @@ def test_reprocess_deliveries_recovers_a_delivery_that_failed_on_a_transient_err
 ) -> None:
     with (
         mock.patch(
-            "alarms.pipeline.process.apply_notification", side_effect=DatabaseError("constraint x")
+            "alarms.pipeline.process.apply_notifications", side_effect=DatabaseError("constraint x")
         ),
         django_capture_on_commit_callbacks(execute=True),
     ):
