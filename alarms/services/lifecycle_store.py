@@ -227,7 +227,8 @@ def _save_policies(wanted: dict[PolicyKey, dict[str, Any]]) -> dict[PolicyKey, P
             ignore_conflicts=True,
         )
         policies.update(_policies_for(missing))
-    for key, fields in wanted.items():
+    # Key order, as the inserts: two batches never wait on each other's rows in a cycle.
+    for key, fields in sorted(wanted.items()):
         if key in missing:
             continue
         policy = policies[key]
@@ -257,7 +258,7 @@ def _save_instances(wanted: dict[InstanceKey, dict[str, Any]]) -> dict[InstanceK
             ignore_conflicts=True,
         )
         instances.update(_instances_for(missing))
-    for key, fields in wanted.items():
+    for key, fields in sorted(wanted.items()):
         if key in missing:
             continue
         instance = instances[key]
