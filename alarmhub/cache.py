@@ -100,6 +100,19 @@ class FailOpenRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = FailOpenRedisCacheClient
 
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Count one in a counter that expires ``timeout`` seconds after it was created.
+
+        One round trip (SET NX with the expiry, then INCR, pipelined) where ``add`` + ``incr``
+        cost three (``incr`` checks EXISTS first). Raises RedisError: callers decide.
+        """
+        redis_key = self.make_and_validate_key(key)
+        client = self._cache.get_client(redis_key, write=True)  # type: ignore[attr-defined]
+        pipe = client.pipeline(transaction=True)
+        pipe.set(redis_key, 0, ex=timeout, nx=True)
+        pipe.incr(redis_key)
+        return int(pipe.execute()[-1])
+
 
 _LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 

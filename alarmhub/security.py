@@ -86,6 +86,9 @@ def hit(cache_alias: str, scope: str, key: str, *, window_seconds: int) -> int:
     cache: BaseCache = caches[cache_alias]
     cache_key = window_key(scope, key, window_seconds)
     try:
+        incr_window = getattr(cache, "incr_window", None)  # Redis: one round trip, not three
+        if incr_window is not None:
+            return int(incr_window(cache_key, window_seconds + 1))
         cache.add(cache_key, 0, window_seconds + 1)
         return int(cache.incr(cache_key))
     except ValueError:  # expired between add and incr

@@ -6,6 +6,7 @@ Production differs only by environment (see README "Configuration" and .env.exam
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -144,6 +145,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = int(_get("DATABASE_CONN_MAX_AGE", int, 60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # A pool per process instead (needs psycopg[pool]): for the gevent web worker, whose
+    # greenlets otherwise open a PostgreSQL connection per request (CONN_MAX_AGE=0). With
+    # CONN_HEALTH_CHECKS the pool replaces a connection that died with a database restart.
+    if _pool_size := int(_get("DATABASE_POOL_SIZE", int, 0)):
+        if importlib.util.find_spec("psycopg_pool") is None:
+            raise ImproperlyConfigured("DATABASE_POOL_SIZE needs psycopg[pool] installed")
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django: a pool replaces persistent connections
+        DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": _pool_size}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let web processes and in-process tasks share the file; IMMEDIATE
     # transactions take the write lock up front, so concurrent writers wait for it instead of

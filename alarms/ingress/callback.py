@@ -30,11 +30,7 @@ from rest_framework.views import APIView
 from .. import tasks
 from ..pipeline.payload import BadPayload, decode_object, storable_text
 from ..pipeline.store import store_delivery
-from ..selectors.endpoints import (
-    EndpointInfo,
-    active_endpoint_for_token_hash,
-    bearer_token_hash,
-)
+from ..selectors.endpoints import EndpointInfo, active_endpoint_for_token_hash
 from ..services.endpoints import hash_token
 from . import quota, throttle
 
@@ -150,14 +146,13 @@ def _session_id(payload: dict[str, Any]) -> str:
     return ""
 
 
-def _refuse_credentials(
-    request: Request, endpoint: EndpointInfo, bearer_hash: str
-) -> Response | None:
+def _refuse_credentials(request: Request, endpoint: EndpointInfo) -> Response | None:
     """None when the request may store; else the 401 (or 429 for a flood of bad credentials).
 
     Alertmanager's http_config sends Bearer or Basic, never both: either configured one passes.
     """
     basic = bool(endpoint.basic_auth_username)
+    bearer_hash = endpoint.bearer_token_hash
     if bearer_hash:
         if _bearer_ok(request, bearer_hash) or (basic and _basic_auth_ok(request, endpoint)):
             return None
@@ -257,12 +252,7 @@ class CallbackView(APIView):
             # URL verification with an empty POST: stores nothing, so it needs no credentials
             # (whether Tencent sends the URL's userinfo when verifying is undocumented).
             return Response({"retCode": 0})
-        try:
-            bearer_hash = bearer_token_hash(endpoint.id)
-        except DatabaseError:
-            logger.exception("could not look up the bearer token of endpoint %s", endpoint.id)
-            return _error(status.HTTP_503_SERVICE_UNAVAILABLE, "storage unavailable; retry later")
-        refusal = _refuse_credentials(request, endpoint, bearer_hash)
+        refusal = _refuse_credentials(request, endpoint)
         if refusal is not None:
             return refusal
 
@@ -271,7 +261,7 @@ class CallbackView(APIView):
         except BadPayload as exc:
             return _error(status.HTTP_400_BAD_REQUEST, str(exc))
         session_id = _session_id(payload)
-        if quota.over_quota(endpoint.id):
+        if quota.over_quota(endpoint):
             return quota.quota_exceeded()
 
         try:

@@ -12,28 +12,24 @@ from __future__ import annotations
 
 import time
 
-from django.db import DatabaseError
 from rest_framework.response import Response
 
 from alarmhub.security import hit
 
 from ..ops.counters import REJECTED_QUOTA, count_rejected_callback
-from ..selectors.quota import endpoint_limit
+from ..selectors.endpoints import EndpointInfo
 
 WINDOW_SECONDS = 60
 SCOPE = "callback-quota"
 
 
-def over_quota(endpoint_id: int) -> bool:
+def over_quota(endpoint: EndpointInfo) -> bool:
     """Count one callback to store for the endpoint; True when that is past its quota."""
-    try:
-        limit = endpoint_limit(endpoint_id)
-    except DatabaseError:
-        return False  # storing fails too, and answers the 503 that makes Tencent retry
+    limit = endpoint.quota_per_minute  # cached with the endpoint: no query, no extra cache read
     if limit is None:
         return False
     # hit() answers 0 when the cache is down: storing then beats refusing every alarm.
-    return hit("default", SCOPE, str(endpoint_id), window_seconds=WINDOW_SECONDS) > limit
+    return hit("default", SCOPE, str(endpoint.id), window_seconds=WINDOW_SECONDS) > limit
 
 
 def quota_exceeded() -> Response:

@@ -14,8 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import CallbackEndpoint
-from ..selectors.endpoints import forget_bearer_token, forget_endpoint
-from ..selectors.quota import forget_limit
+from ..selectors.endpoints import forget_endpoint
 from ..sources.registry import DEFAULT_SOURCE, SOURCES
 from .audit import AuditAction, record
 
@@ -216,10 +215,8 @@ def set_endpoint_bearer_token(
     (old_hash,) = _stored(endpoint, "bearer_token_hash")
     endpoint.bearer_token_hash = new_hash
     endpoint.save(update_fields=["bearer_token_hash"])
+    # The bearer hash is cached with the endpoint: the next callback must present the new token.
     _forget_now_and_on_commit(endpoint.token_hash)
-    # The bearer hash has its own cache entry: forget it now and after commit as well.
-    forget_bearer_token(endpoint.pk)
-    transaction.on_commit(lambda: forget_bearer_token(endpoint.pk))
     # Never the token, nor its hash: only what kind of change it was.
     record(
         action=AuditAction.ENDPOINT_CHANGED,
@@ -292,8 +289,7 @@ def set_endpoint_quota(
         return
     endpoint.max_deliveries_per_minute = per_minute
     endpoint.save(update_fields=["max_deliveries_per_minute"])
-    forget_limit(endpoint.pk)
-    transaction.on_commit(lambda: forget_limit(endpoint.pk))
+    _forget_now_and_on_commit(endpoint.token_hash)  # the quota is cached with the endpoint
     record(
         action=AuditAction.ENDPOINT_CHANGED,
         actor=actor,

@@ -148,6 +148,26 @@ def test_setting_and_clearing_the_token_takes_effect(
     assert _post(client, bearer_endpoint.path).status_code == 200
 
 
+def test_a_changed_token_is_enforced_at_once_although_the_endpoint_was_cached(
+    client: Any, bearer_endpoint: NewEndpoint, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The bearer hash is cached with the endpoint (one cache read per callback): the service
+    forgets that entry, so a revoked token stops working with no wait for the cache TTL."""
+    authorized = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
+    assert _post(client, bearer_endpoint.path, **authorized).status_code == 200  # now cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        set_endpoint_bearer_token(endpoint=bearer_endpoint.endpoint, token="rotated-token")
+
+    assert _post(client, bearer_endpoint.path, **authorized).status_code == 401
+    rotated = {"HTTP_AUTHORIZATION": "Bearer rotated-token"}
+    assert _post(client, bearer_endpoint.path, **rotated).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        set_endpoint_bearer_token(endpoint=bearer_endpoint.endpoint, token="")
+    assert _post(client, bearer_endpoint.path).status_code == 200
+    assert Delivery.objects.count() == 3
+
+
 @pytest.mark.parametrize("token", ["has space", "tab\there", "é-not-ascii", "x" * 1025])
 def test_a_token_that_cannot_travel_in_a_header_is_refused(db: None, token: str) -> None:
     with pytest.raises(ValidationError):

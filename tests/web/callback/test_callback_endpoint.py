@@ -10,8 +10,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, OperationalError, connection, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import DatabaseError, OperationalError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -302,20 +301,66 @@ def test_database_down_during_endpoint_lookup_answers_503_not_500(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failed_commit_answers_503_and_leaves_no_row(client: Any) -> None:
+def test_failed_commit_answers_503_leaves_no_row_and_queues_nothing(client: Any) -> None:
+    """Outside a transaction the INSERT commits by itself: its commit failing is the INSERT failing.
+
+    The database reports a failed commit (a full disk, an fsync error, a dropped connection) as
+    the error of the statement that committed.
+    """
     new = make_endpoint(name="commit-fails")
     post_callback(client, new.path, b"")  # warm the endpoint cache
-    original_commit = BaseDatabaseWrapper.commit
 
-    def failing_commit(self: BaseDatabaseWrapper) -> None:
-        raise DatabaseError("could not commit")
+    def failing_commit(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith('INSERT INTO "alarms_delivery"'):
+            raise DatabaseError("could not commit")
+        return execute(sql, params, many, context)
 
-    with mock.patch.object(BaseDatabaseWrapper, "commit", failing_commit):
+    with (
+        connection.execute_wrapper(failing_commit),
+        mock.patch.object(tasks.process_delivery, "delay") as publish,
+    ):
         response = post_callback(client, new.path, tencent_payload())
 
     assert response.status_code == 503
-    assert BaseDatabaseWrapper.commit is original_commit
+    assert response.json()["retCode"] != 0
     assert not Delivery.objects.exists()
+    publish.assert_not_called()
+
+
+def _insert_fails_once(sent: list[str]) -> Any:
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith('INSERT INTO "alarms_delivery"'):
+            sent.append(sql)
+            if len(sent) == 1:
+                raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("connection_usable", "statuses"), [(False, (200, 2)), (True, (503, 1))])
+def test_the_insert_is_the_health_check_of_a_reused_connection(
+    client: Any, monkeypatch: Any, connection_usable: bool, statuses: tuple[int, int]
+) -> None:
+    """No SELECT 1 before the INSERT: a connection broken since the last request (a database
+    restart) is reopened and the INSERT sent again; a statement that failed on a working
+    connection is not retried (503, Tencent retries)."""
+    new = make_endpoint(name="db-restarted")
+    post_callback(client, new.path, b"")  # warm: the endpoint cached, the connection open
+    db = connections["default"]
+    # A new request over the reused connection, with CONN_HEALTH_CHECKS on (as in production).
+    monkeypatch.setattr(db, "health_check_enabled", True)
+    monkeypatch.setattr(db, "health_check_done", False)
+    sent: list[str] = []
+    with (
+        db.execute_wrapper(_insert_fails_once(sent)),
+        mock.patch.object(type(db), "is_usable", return_value=connection_usable),
+    ):
+        response = post_callback(client, new.path, tencent_payload())
+
+    assert (response.status_code, len(sent)) == statuses
+    assert Delivery.objects.count() == (1 if response.status_code == 200 else 0)
 
 
 # --- any Content-Type; what the stored row holds ----------------------------------------------
@@ -535,9 +580,9 @@ def test_basic_auth_endpoint_accepts_the_right_credentials(
 
 # --- the endpoint look-up is cached -----------------------------------------------------------
 
-# A warm callback: the Delivery INSERT inside its savepoint. SAVEPOINT/RELEASE statements are
-# counted by CaptureQueriesContext, so: 2 SAVEPOINT + INSERT + 2 RELEASE.
-WARM_CALLBACK_QUERIES = 5
+# A warm callback inside the test's transaction: the Delivery INSERT inside its savepoint
+# (CaptureQueriesContext counts SAVEPOINT and RELEASE). In autocommit mode, as served: the INSERT.
+WARM_CALLBACK_QUERIES = 3
 
 
 def test_warm_callback_does_not_select_the_endpoint_and_costs_few_queries(
@@ -555,6 +600,30 @@ def test_warm_callback_does_not_select_the_endpoint_and_costs_few_queries(
     assert not [q for q in sql if "alarms_callbackendpoint" in q], sql
     assert len(sql) <= WARM_CALLBACK_QUERIES, sql
     assert sum(q.startswith("INSERT") for q in sql) == 1, sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warm_callback_is_one_insert_committed_by_itself_then_queued(client: Any) -> None:
+    """As served (autocommit, ATOMIC_REQUESTS off): no BEGIN, SAVEPOINT, RELEASE or COMMIT round
+    trips around the INSERT, which PostgreSQL commits (and flushes to disk) before answering."""
+    new = make_endpoint(name="one-insert")
+    post_callback(client, new.path, tencent_payload())  # warm the endpoint cache
+    queued: list[tuple[int, bool]] = []
+
+    def spy(delivery_id: int) -> None:
+        queued.append((delivery_id, connection.get_autocommit()))
+
+    with (
+        CaptureQueriesContext(connection) as warm,
+        mock.patch.object(tasks.process_delivery, "delay", side_effect=spy),
+    ):
+        response = post_callback(client, new.path, tencent_payload())
+
+    assert response.status_code == 200
+    sql = [q["sql"] for q in warm.captured_queries]
+    assert len(sql) == 1 and sql[0].startswith('INSERT INTO "alarms_delivery"'), sql
+    newest = Delivery.objects.latest("pk")
+    assert queued == [(newest.pk, True)]  # published after the row was committed
 
 
 def test_deactivating_an_endpoint_takes_effect_once_its_cache_entry_is_forgotten(

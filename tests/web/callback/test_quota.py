@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from alarms.models import AuditEntry, CallbackEndpoint, Delivery
-from alarms.selectors.quota import forget_limit
+from alarms.selectors.endpoints import forget_endpoint
 from alarms.services.audit import AuditAction
 from alarms.services.endpoints import NewEndpoint
 from tests.support.factories import make_endpoint, post_callback, tencent_payload
@@ -32,7 +32,7 @@ def _limit(endpoint: NewEndpoint, per_minute: int | None) -> None:
     CallbackEndpoint.objects.filter(pk=endpoint.endpoint.pk).update(
         max_deliveries_per_minute=per_minute
     )
-    forget_limit(endpoint.endpoint.pk)
+    forget_endpoint(endpoint.endpoint.token_hash)  # the quota is cached with the endpoint
 
 
 def _post(client: Client, endpoint: NewEndpoint) -> Any:
