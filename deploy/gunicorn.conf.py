@@ -139,7 +139,10 @@ if _worker == "gevent":
 
     worker_class: Any = AlarmHubGeventWorker
     # Each greenlet is its own "thread" to Django: a persistent connection per greenlet would pile
-    # up, so connections close after each request unless the operator decides otherwise.
+    # up, and a new connection per request costs more than the callback itself (PostgreSQL forks
+    # a backend). So the worker's greenlets share a psycopg pool (Django's OPTIONS["pool"]), at
+    # most this many connections per worker process; DATABASE_POOL_SIZE=0 turns it off.
+    os.environ.setdefault("DATABASE_POOL_SIZE", "16")
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 else:
     worker_class = _worker

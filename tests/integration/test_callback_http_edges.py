@@ -186,3 +186,24 @@ def test_fifty_slow_clients_do_not_delay_real_callbacks(
     token = path.rstrip("/").rsplit("/", 1)[1]
     assert f"/callbacks/{token[:6]}…/" in log
     assert token not in log
+
+
+def test_the_shipped_configs_pooled_connections_survive_a_postgres_restart(
+    callback_env: dict[str, str],
+    configured_web: WebServer,
+    postgres: PostgresServer,
+    endpoint_pool: EndpointPool,
+) -> None:
+    # deploy/gunicorn.conf.py gives each gevent worker a psycopg pool (DATABASE_POOL_SIZE=16):
+    # the connections it holds die with the server, and the pool must replace them unseen.
+    path, endpoint = endpoint_pool.take()
+    with requests.Session() as session:
+
+        def post(n: int) -> int:
+            url = configured_web.base_url + path
+            return session.post(url, data=_body(f"pool{n:020d}"), timeout=10).status_code
+
+        assert [post(n) for n in range(8)] == [200] * 8
+        postgres.restart()
+        assert [post(n) for n in range(8, 16)] == [200] * 8
+    assert sum(delivery_statuses(callback_env["DATABASE_URL"], endpoint).values()) == 16
