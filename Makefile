@@ -70,7 +70,9 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Throwaway PostgreSQL + Redis + gunicorn + Celery on 127.0.0.1; e.g. BENCH_ARGS="--quick".
+# Throwaway PostgreSQL + Redis + gunicorn + Celery on 127.0.0.1; e.g. BENCH_ARGS="--quick",
+# ALARMS=1000000 (the large size). Writes benchmarks/results/<date>.json and .md.
 BENCH_ARGS ?=
+ALARMS ?=
 bench: venv
-	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks $(if $(ALARMS),--alarms $(ALARMS)) $(BENCH_ARGS)

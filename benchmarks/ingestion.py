@@ -1,7 +1,9 @@
 """Load generation for the ingestion benchmark: wrk when installed, else a threaded client.
 
 Both return a ``LoadResult`` (requests completed, errors, throughput, latency percentiles) for a
-bounded run: a fixed duration, a fixed number of connections, per-request timeouts.
+bounded run: a fixed duration, a fixed number of connections, per-request timeouts. Either runs
+as fast as the server answers, or paced at a fixed rate on a schedule (an open model: a slow
+answer does not slow the schedule unless every connection is busy; how late sends were is kept).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     tool: str
+    late_sends: int = 0  # paced runs: requests sent more than 1 ms after their slot
+    late_max_ms: float = 0.0  # paced runs: the latest of them
 
     @property
     def per_second(self) -> float:
@@ -50,6 +54,8 @@ def combine(slices: list[LoadResult]) -> LoadResult:
         p50_ms=statistics.median(r.p50_ms for r in slices),
         p99_ms=statistics.median(r.p99_ms for r in slices),
         tool=slices[0].tool,
+        late_sends=sum(r.late_sends for r in slices),
+        late_max_ms=max(r.late_max_ms for r in slices),
     )
 
 
@@ -108,12 +114,18 @@ def run_wrk(
     connections: int,
     threads: int,
     script_args: list[str] | None = None,
+    rate: float | None = None,
 ) -> LoadResult:
-    """One bounded wrk run; with ``script_args`` it POSTs callback bodies via callback.lua."""
+    """One bounded wrk run; with ``script_args`` it POSTs callback bodies via callback.lua.
+
+    ``rate`` (requests/s over all threads, callbacks only) paces the run: each wrk thread
+    sends on its own schedule of ``threads / rate`` seconds per request.
+    """
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
     cmd += ["--latency", "--timeout", "10s"]
     if script_args is not None:
-        cmd += ["-s", str(LUA_SCRIPT), url, "--", *script_args]
+        pacing = [f"{1000 * threads / rate:.3f}"] if rate else []
+        cmd += ["-s", str(LUA_SCRIPT), url, "--", *script_args, *pacing]
     else:
         cmd.append(url)
     result = subprocess.run(
@@ -135,6 +147,7 @@ def run_wrk(
     errors = int(non_2xx.group(1)) if non_2xx else 0
     if socket:
         errors += sum(int(socket.group(i)) for i in (1, 3, 4))  # read errors = closed sockets
+    paced = re.search(r"pacing: slots \d+, late (\d+), late_max_ms ([\d.]+)", out)
     return LoadResult(
         requests=int(total.group(1)),
         errors=errors,
@@ -142,6 +155,8 @@ def run_wrk(
         p50_ms=_ms(percentiles["50"]),
         p99_ms=_ms(percentiles["99"]),
         tool="wrk",
+        late_sends=int(paced.group(1)) if paced else 0,
+        late_max_ms=float(paced.group(2)) if paced else 0.0,
     )
 
 
@@ -156,16 +171,36 @@ def run_threaded(
     template: str | None,
     pool: int,
     slice_id: str = "0",
+    rate: float | None = None,
 ) -> LoadResult:
-    """``connections`` threads, each looping until the deadline (GET, or POST of ``template``)."""
+    """``connections`` threads, each looping until the deadline (GET, or POST of ``template``).
+
+    With ``rate`` the threads share one schedule: request n is due at start + n / ``rate``.
+    """
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors = [0] * connections
-    deadline = time.monotonic() + seconds
+    late = [0.0] * connections  # per thread: the latest send, in seconds after its slot
+    late_sends = [0] * connections
+    began = time.monotonic()
+    deadline = began + seconds
+    slots = iter(range(10**9))
+    slot_lock = threading.Lock()
 
     def worker(index: int) -> None:
         session = requests.Session()
         counter = 0
         while time.monotonic() < deadline:
+            if rate:
+                with slot_lock:
+                    due = began + next(slots) / rate
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                elif -wait > 0.001:
+                    late_sends[index] += 1
+                    late[index] = max(late[index], -wait)
+                if time.monotonic() >= deadline:
+                    break
             counter += 1
             started = time.perf_counter()
             try:
@@ -182,7 +217,6 @@ def run_threaded(
             latencies[index].append(time.perf_counter() - started)
             errors[index] += 0 if ok else 1
 
-    began = time.monotonic()
     workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(connections)]
     for thread in workers:
         thread.start()
@@ -198,6 +232,8 @@ def run_threaded(
         p50_ms=cuts[49] * 1000,
         p99_ms=cuts[98] * 1000,
         tool="python threads",
+        late_sends=sum(late_sends),
+        late_max_ms=max(late) * 1000,
     )
 
 

@@ -5,9 +5,10 @@ Two modes, each printing one JSON line:
 ``python -m benchmarks.probe pages USERNAME TOKEN PAGES_JSON``
     Requests each page twice through Django's test client against the benchmark's PostgreSQL
     (the second, warm request is reported, as a long-running gunicorn worker would serve it),
-    counts its SQL queries, and EXPLAINs each SELECT: per page, the query count, the AlarmHub
-    tables read by a sequential scan (with their sizes), the kind of each COUNT statement
-    (capped by a LIMIT, grouped, or full), and the costliest plan.
+    counts its SQL queries, and EXPLAIN ANALYZEs each SELECT: per page, the query count, the
+    AlarmHub tables read by a sequential scan (with their sizes), the kind of each COUNT
+    statement (capped by a LIMIT, grouped, or full), the costliest plan, the statements' total
+    execution time and the slowest one's scans (index, rows).
 
 ``python -m benchmarks.probe pipeline CALLBACK_PATH TEMPLATE_FILE``
     Queries (and commits) of one callback POST, of processing a trigger (a new alarm) and of
@@ -33,6 +34,22 @@ def _walk(plan: dict[str, Any]) -> list[dict[str, Any]]:
     for child in plan.get("Plans", []):
         nodes += _walk(child)
     return nodes
+
+
+def _scans(plan: dict[str, Any]) -> list[str]:
+    """How a plan reads the alarm tables: "Index Scan alarm_recent_idx (51 rows)", ...
+
+    Only nodes that ran (a lazily evaluated InitPlan that never ran is left out)."""
+    scans = []
+    for node in _walk(plan):
+        kind = node.get("Node Type", "")
+        if "Scan" not in kind or not node.get("Actual Loops"):
+            continue
+        target = node.get("Index Name") or node.get("Relation Name", "")
+        if target.startswith("alarm"):
+            rows = int(node.get("Actual Rows", 0)) * int(node.get("Actual Loops", 1))
+            scans.append(f"{kind} {target} ({rows:,} rows)")
+    return scans
 
 
 def _count_kind(sql: str) -> str:
@@ -77,20 +94,30 @@ def pages(username: str, token: str, pages_json: str) -> dict[str, Any]:
         seq_scans: set[str] = set()
         max_cost = 0.0
         counts: list[str] = []
+        slowest: dict[str, Any] = {"ms": 0.0, "scans": []}
+        database_ms = 0.0
         for query in ctx.captured_queries:
             sql = query["sql"]
             if "COUNT(" in sql.upper():
                 counts.append(_count_kind(sql))
             if not sql.lstrip().upper().startswith("SELECT"):
                 continue
+            # ANALYZE runs the statement once more (warm, as the page's second request was).
             with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
                 plan = cursor.fetchone()[0]
-            root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            top = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+            root = top["Plan"]
             max_cost = max(max_cost, float(root.get("Total Cost", 0.0)))
+            elapsed = float(top.get("Execution Time", 0.0))
+            database_ms += elapsed
+            if elapsed > slowest["ms"]:
+                slowest = {"ms": round(elapsed, 2), "scans": _scans(root)}
             for node in _walk(root):
                 relation = node.get("Relation Name", "")
-                if node.get("Node Type") == "Seq Scan" and relation.startswith("alarms_"):
+                # Only scans that ran: an InitPlan the executor never needed is no cost.
+                ran = node.get("Actual Loops", 0) > 0
+                if node.get("Node Type") == "Seq Scan" and relation.startswith("alarms_") and ran:
                     seq_scans.add(relation)
         report[key] = {
             "status": response.status_code,
@@ -98,6 +125,8 @@ def pages(username: str, token: str, pages_json: str) -> dict[str, Any]:
             "counts": counts,
             "seq_scans": _table_rows(sorted(seq_scans)),
             "max_cost": round(max_cost, 1),
+            "database_ms": round(database_ms, 2),
+            "slowest": slowest,
         }
     return report
 

@@ -7,11 +7,16 @@ The history: alarms spread over the 90 days before ``--base`` across weighted na
 regions, policies and a fleet of instances (about ten alarms per instance, as recurring problems
 give); most are recovered and acknowledged, recent ones are often firing, and a small share of
 old ones stayed firing (their recovery never arrived). Each alarm has its timeline: triggered,
-up to three repeats, recovered, acknowledged.
+up to three repeats, recovered, acknowledged, and a few carry operators' notes. The load is
+skewed as real fleets are: a few noisy instances and each namespace's first policy raise a
+large share of the alarms. Display names are Tencent's Chinese ones, and a share of the
+policies and instances have Chinese names, so search has Chinese text to find. Rows are
+written oldest first. Progress goes to stderr per chunk; ``run`` streams it to the caller.
 
 Rows go in with PostgreSQL's COPY, column lists and defaults taken from the models, so a new
-model field with a default needs no change here (one without a default fails loudly). The
-caller runs VACUUM ANALYZE afterwards, as autovacuum would have by the time anyone looks.
+model field with a default needs no change here (one without a default fails loudly); a big
+load builds the trigram indexes afterwards (``benchmarks.bulkload``). The caller runs VACUUM
+ANALYZE afterwards, as autovacuum would have by the time anyone looks.
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ import hashlib
 import json
 import os
 import random
+import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django
 
-from alarms.services.search_text import alarm_search_text
+from alarms.services.search_text import SearchNames, alarm_search_text
+
+from .bulkload import Copier, Progress, execute, gin_indexes_built_after
 
 WINDOW_SECONDS = 90 * 86400
 # (namespace, weight, metrics, event names) — weights are shares of the fleet.
@@ -50,6 +58,40 @@ REGIONS += [("ap-singapore", 6), ("na-siliconvalley", 3), ("eu-frankfurt", 3)]
 LEVELS = ["", "Remind", "Warn", "Serious"]
 SEED_ENDPOINTS = ["bench-team-ops", "bench-team-data", "bench-team-web"]
 CHUNK = 20_000  # alarms generated and copied per round (bounds memory at any --count)
+# Tencent's display names (Chinese); subjects not listed get a title-cased English name.
+DISPLAY_NAMES = {
+    "cpu_usage": "CPU利用率",
+    "mem_usage": "内存利用率",
+    "disk_usage": "磁盘使用率",
+    "lan_outtraffic": "内网出带宽",
+    "ping_unreach": "ping不可达",
+    "cpu_use_rate": "CPU利用率",
+    "slow_queries": "慢查询数",
+    "real_capacity": "磁盘使用空间",
+    "disk_read_iops": "磁盘读IOPS",
+    "disk_await": "磁盘IO等待时间",
+    "disk_readonly": "磁盘只读",
+    "instance_disk_usage": "实例磁盘使用率",
+    "pod_oom": "容器OOM",
+}
+# Chinese names for every third policy and every fifth instance.
+CHINESE_POLICY = "{kind} 告警策略 {i}"
+CHINESE_INSTANCES = ["订单服务", "支付网关", "日志磁盘", "用户中心", "推荐引擎"]
+# Noisy ones: these fleet positions (all below the smallest fleet of 100, none of them the
+# instance the bench searches for) raise 15 % of the alarms; each namespace's first policy
+# a third of its namespace's alarms.
+NOISY_INSTANCES = [3, 17, 29, 51, 68, 86]
+NOISY_INSTANCE_SHARE = 0.15
+NOISY_POLICY_SHARE = 0.33
+# A load at least this big (and at least the table's size) builds the GIN indexes afterwards.
+BIG_LOAD = 100_000
+NOTE_SHARE = 0.04  # alarms with operators' notes (one or two)
+NOTE_TEXTS = [
+    "磁盘清理后恢复，已通知业务方",
+    "Known issue, vendor ticket opened",
+    "扩容中，预计30分钟内恢复",
+    "False alarm during the deploy window",
+]
 
 
 def _weighted(items: list[tuple[Any, int]]) -> list[Any]:
@@ -77,11 +119,17 @@ P = _prime_at_least(WINDOW_SECONDS)
 A, B = 2_654_435, 97
 
 
+def _age(k: int) -> int:
+    """Seconds before the base at which alarm number ``k`` starts."""
+    return (A * k + B) % P
+
+
 def instance_row(i: int, endpoint_ids: list[int]) -> dict[str, Any]:
     rng = random.Random(i)
     namespace = NS_BY_WEIGHT[rng.randrange(len(NS_BY_WEIGHT))]
     instance_id = f"ins-seed{i:07d}"
-    name = f"{namespace.split('/')[-1]}-{i}"
+    kind = namespace.split("/")[-1]
+    name = f"{CHINESE_INSTANCES[i // 5 % 5]}-{i}" if i % 5 == 4 else f"{kind}-{i}"
     return {
         "endpoint_id": endpoint_ids[i % len(endpoint_ids)],
         "namespace": namespace,
@@ -102,79 +150,43 @@ def policy_row(i: int, endpoint_ids: list[int]) -> dict[str, Any]:
         "endpoint_id": endpoint_ids[i % len(endpoint_ids)],
         "key": f"policy-seed{i:05d}",
         "policy_id": f"policy-seed{i:05d}",
-        "name": f"{kind} alarms #{i}",
+        "name": CHINESE_POLICY.format(kind=kind, i=i) if i % 3 == 2 else f"{kind} alarms #{i}",
         "policy_type": f"{kind}_device",
         "type_ename": kind.upper(),
     }
 
 
-class Copier:
-    """COPY dict rows into a model's table; unset columns get the model field's default.
+def run(
+    env: Mapping[str, str], cwd: str, args: Sequence[str], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Run the seed in a subprocess, passing its progress lines to ``log``; its JSON answer.
 
-    Ids come from the table's sequence, or with ``with_ids`` from the rows (see reserve_ids).
+    Bounded like every step of the benchmark: the caller's per-row allowance, as a timeout.
     """
-
-    def __init__(self, model: Any, now: datetime, *, with_ids: bool = False) -> None:
-        from django.db.models import JSONField
-        from django.db.models.fields import NOT_PROVIDED
-        from psycopg.types.json import Jsonb
-
-        self.model = model
-        self.table = model._meta.db_table
-        # Columns the database fills itself: the id (unless reserved), db_default fields.
-        self.fields = [
-            f
-            for f in model._meta.concrete_fields
-            if (with_ids or not f.primary_key)
-            and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
-        ]
-        self.json = {f.attname for f in self.fields if isinstance(f, JSONField)}
-        self.jsonb = Jsonb
-        self.defaults: dict[str, Any] = {}
-        self.required: set[str] = set()
-        for f in self.fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                self.defaults[f.attname] = now
+    count = int(args[list(args).index("--count") + 1])
+    deadline = time.monotonic() + 300 + count / 200
+    with subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.seed", *args],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        assert process.stderr is not None and process.stdout is not None
+        errors: list[str] = []
+        for line in process.stderr:  # ends when the seed exits (or is killed below)
+            if line.startswith("seed: "):
+                log(f"    {line.removeprefix('seed: ').rstrip()}")
             else:
-                # Django's own default: the field's default, "" for text, else None.
-                self.defaults[f.attname] = f.get_default()
-            if not f.null:
-                self.required.add(f.attname)
-
-    def reserve_ids(self, count: int) -> int:
-        """First of ``count`` consecutive primary keys taken from the table's sequence."""
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-                "nextval(pg_get_serial_sequence(%s, 'id')) + %s - 1)",
-                [self.table, self.table, count],
-            )
-            last = int(cursor.fetchone()[0])
-        return last - count + 1
-
-    def copy(self, rows: Iterable[dict[str, Any]]) -> int:
-        from django.db import connection
-
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
-        written = 0
-        sql = f"COPY {self.table} ({columns}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(self._values(row))
-                written += 1
-        return written
-
-    def _values(self, row: dict[str, Any]) -> list[Any]:
-        values = []
-        for f in self.fields:
-            name = f.attname
-            value = row[name] if name in row else self.defaults[name]
-            if value is None and name in self.required:
-                raise SystemExit(f"seed: no value for {self.table}.{name} (NOT NULL, no default)")
-            values.append(self.jsonb(value) if name in self.json and value is not None else value)
-        return values
+                errors = [*errors[-40:], line]
+            if time.monotonic() > deadline:
+                process.kill()
+        output = process.stdout.read()
+        if process.wait() != 0:
+            raise RuntimeError(f"benchmarks.seed exited {process.returncode}:\n{''.join(errors)}")
+    return dict(json.loads(output.strip().splitlines()[-1]))
 
 
 def main() -> None:
@@ -193,7 +205,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from alarms.models import Alarm, AlarmEvent, CallbackEndpoint, Instance, Policy
+    from alarms.models import Alarm, AlarmEvent, CallbackEndpoint, Instance, Note, Policy
     from alarms.services.endpoints import create_callback_endpoint
 
     started = time.monotonic()
@@ -218,42 +230,63 @@ def main() -> None:
         have = Policy.objects.filter(key__startswith="policy-seed").count()
         Copier(Policy, now).copy(policy_row(i, endpoint_ids) for i in range(have, args.policies))
 
-    fleet = list(
-        Instance.objects.filter(instance_id__startswith="ins-seed")
+    fleet = [
+        {**row, "dimensions_json": json.dumps(row["dimensions"])}
+        for row in Instance.objects.filter(instance_id__startswith="ins-seed")
         .order_by("instance_id")
-        .values("pk", "endpoint_id", "namespace", "region", "instance_id", "dimensions")
-    )
-    policies: dict[str, list[int]] = {}
-    for pk, key in Policy.objects.filter(key__startswith="policy-seed").values_list("pk", "key"):
-        namespace = policy_namespace(int(key.removeprefix("policy-seed")))
-        policies.setdefault(namespace, []).append(pk)
+        .values("pk", "endpoint_id", "namespace", "region", "instance_id", "name", "dimensions")
+    ]
+    policies: dict[str, list[dict[str, Any]]] = {}
+    rows = Policy.objects.filter(key__startswith="policy-seed").order_by("key")
+    for policy in rows.values("pk", "key", "name", "policy_id"):
+        namespace = policy_namespace(int(policy["key"].removeprefix("policy-seed")))
+        policies.setdefault(namespace, []).append(dict(policy))
 
     base = datetime.fromtimestamp(args.base, UTC).replace(microsecond=0)
     alarm_copier, event_copier = Copier(Alarm, now, with_ids=True), Copier(AlarmEvent, now)
+    note_copier = Copier(Note, now)
     rng = random.Random(args.start)
-    alarms_made = events_made = 0
+    made: dict[str, Any] = {"alarms": 0, "events": 0, "notes": 0}
+    progress = Progress(args.count)
     end = args.start + args.count
-    for chunk_start in range(args.start, end, CHUNK):
-        count = min(CHUNK, end - chunk_start)
-        with transaction.atomic():
-            first_id = alarm_copier.reserve_ids(count)
-            alarms = [
-                alarm_row(k, first_id + i, rng, base, fleet, policies, user_id)
-                for i, k in enumerate(range(chunk_start, chunk_start + count))
-            ]
-            alarms_made += alarm_copier.copy(alarms)
-            events_made += event_copier.copy(timeline(alarms))
+    # Seeded history needs no durability: a crash only loses the load, which is redone.
+    execute("SET synchronous_commit = off")
+    big = args.count >= max(BIG_LOAD, Alarm.objects.count())
+    # Oldest first, as production writes them: the heap and the ids follow time, so a recent
+    # window lies in the table's last pages (random order puts a few of its rows on every page).
+    order = sorted(range(args.start, end), key=_age, reverse=True)
+    with gin_indexes_built_after(Alarm._meta.db_table, enabled=big):
+        for chunk_start in range(0, len(order), CHUNK):
+            chunk = order[chunk_start : chunk_start + CHUNK]
+            with transaction.atomic():
+                first_id = alarm_copier.reserve_ids(len(chunk))
+                alarms = [
+                    alarm_row(k, first_id + i, rng, base, fleet, policies, user_id)
+                    for i, k in enumerate(chunk)
+                ]
+                made["alarms"] += alarm_copier.copy(alarms)
+                notes = [note for alarm in alarms for note in alarm.pop("notes")]
+                made["notes"] += note_copier.copy(notes)
+                made["events"] += event_copier.copy(timeline(alarms, notes))
+            progress.report(made["alarms"], sum(made.values()))
 
-    print(
-        json.dumps(
-            {
-                "alarms": alarms_made,
-                "events": events_made,
-                "instances": len(fleet),
-                "seconds": round(time.monotonic() - started, 2),
-            }
-        )
-    )
+    made.update(instances=len(fleet), seconds=round(time.monotonic() - started, 2))
+    print(json.dumps(made))
+
+
+def _pick_instance(rng: random.Random, fleet: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    if rng.random() < NOISY_INSTANCE_SHARE:
+        noisy = [i for i in NOISY_INSTANCES if i < len(fleet)] or [0]
+        return fleet[noisy[rng.randrange(len(noisy))]]
+    return fleet[rng.randrange(len(fleet))]
+
+
+def _pick_policy(rng: random.Random, candidates: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    if not candidates:
+        return {"pk": None, "name": "", "policy_id": ""}
+    if rng.random() < NOISY_POLICY_SHARE:
+        return candidates[0]
+    return candidates[rng.randrange(len(candidates))]
 
 
 def alarm_row(
@@ -262,15 +295,15 @@ def alarm_row(
     rng: random.Random,
     base: datetime,
     fleet: Sequence[Mapping[str, Any]],
-    policies: dict[str, list[int]],
+    policies: Mapping[str, Sequence[Mapping[str, Any]]],
     user_id: int | None,
 ) -> dict[str, Any]:
-    age = (A * k + B) % P
+    age = _age(k)
     first = base - timedelta(seconds=age)
-    instance = fleet[rng.randrange(len(fleet))]
+    instance = _pick_instance(rng, fleet)
     namespace = instance["namespace"]
     metrics, event_names = NS_INFO[namespace]
-    candidates: Sequence[int | None] = policies.get(namespace) or [None]
+    policy = _pick_policy(rng, policies.get(namespace, ()))
     is_event = bool(event_names) and rng.random() < 0.3
     subject = rng.choice(event_names if is_event else metrics)
     level = rng.choice(LEVELS)
@@ -283,20 +316,29 @@ def alarm_row(
     acked = rng.random() < (0.3 if firing else 0.6)
     identity = f"{instance['endpoint_id']}:{instance['instance_id']}:{subject}:{level}"
     threshold = rng.choice([80, 85, 90, 95])
-    display = subject.replace("_", " ").title()
+    display = DISPLAY_NAMES.get(subject) or subject.replace("_", " ").title()
     acknowledged_at = first + timedelta(seconds=rng.randint(30, 900)) if acked else None
+    notes = [
+        {
+            "alarm_id": pk,
+            "author_id": user_id,
+            "text": rng.choice(NOTE_TEXTS),
+            "created_at": first + timedelta(seconds=rng.randint(60, 7200)),
+        }
+        for _ in range(rng.choice([1, 1, 2]) if rng.random() < NOTE_SHARE else 0)
+    ]
     return {
         "id": pk,
         "endpoint_id": instance["endpoint_id"],
         "fingerprint": hashlib.sha256(identity.encode()).hexdigest(),
-        "policy_id": candidates[rng.randrange(len(candidates))],
+        "policy_id": policy["pk"],
         "instance_id": instance["pk"],
         "kind": "event" if is_event else "metric",
         "status": "firing" if firing else "recovered",
         "level": level,
         "namespace": namespace,
         "region": instance["region"],
-        "dimensions": instance["dimensions"],
+        "dimensions": instance["dimensions_json"],
         "metric_name": "" if is_event else subject,
         "metric_display_name": "" if is_event else display,
         "operator": "" if is_event else ">",
@@ -316,6 +358,8 @@ def alarm_row(
         "acknowledged_at": acknowledged_at,
         # Never unacknowledged in this history: the first acknowledgement is the current one.
         "first_acknowledged_at": acknowledged_at,
+        "note_count": len(notes),
+        "notes": notes,  # taken out before the COPY (Copier reads only the model's columns)
         # What the lifecycle writes, so the trigram index is as big as in production.
         "search_text": alarm_search_text(
             metric_display_name="" if is_event else display,
@@ -323,6 +367,14 @@ def alarm_row(
             namespace=namespace,
             region=instance["region"],
             dimensions=instance["dimensions"],
+            names=SearchNames(
+                metric_name="" if is_event else subject,
+                event_name=subject if is_event else "",
+                policy_name=policy["name"],
+                policy_id=policy["policy_id"],
+                instance_id=instance["instance_id"],
+                instance_name=instance["name"],
+            ),
         ),
         "snapshot_rank": f"{0 if firing else 1}:{300 * repeats:016d}:seed-{k}",
         "created_at": first,
@@ -330,10 +382,13 @@ def alarm_row(
     }
 
 
-def timeline(alarms: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+EMPTY_DETAILS = "{}"
+
+
+def timeline(alarms: list[dict[str, Any]], notes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for alarm in alarms:
         pk, first = alarm["id"], alarm["first_occurred_at"]
-        yield {"alarm_id": pk, "type": "triggered", "occurred_at": first, "details": {}}
+        yield {"alarm_id": pk, "type": "triggered", "occurred_at": first, "details": EMPTY_DETAILS}
         recovered = alarm["recovered_at"] is not None
         repeats = alarm["notification_count"] - 1 - int(recovered)
         for i in range(min(repeats, 3)):
@@ -352,6 +407,13 @@ def timeline(alarms: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "occurred_at": alarm["acknowledged_at"],
                 "actor_id": alarm["acknowledged_by_id"],
             }
+    for note in notes:
+        yield {
+            "alarm_id": note["alarm_id"],
+            "type": "annotated",
+            "occurred_at": note["created_at"],
+            "actor_id": note["author_id"],
+        }
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ every process it started is stopped on the way out, whatever the exit (error, Ct
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -31,19 +33,75 @@ from tests.support.services import (
     service_env,
 )
 
+GUNICORN_CONF = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
 BENCH_USER = "bench"
 # A throwaway superuser on a throwaway cluster that listens on 127.0.0.1 only.
 BENCH_PASSWORD = "bench-only-not-a-secret-4f2a9c"  # noqa: S105
 ENDPOINT_NAME = "bench-storm"
+# /proc/<pid>/clear_refs: writing 5 resets the peak RSS (VmHWM) to the current RSS (Linux ≥ 4.0).
+RESET_PEAK = "5"
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    """One process of a service's tree: its peak resident set so far and its current one."""
+
+    pid: int
+    role: str  # gunicorn "master" / "worker", Celery "main" / "pool"
+    peak: int  # bytes, VmHWM (a high-water mark since start or since the last reset)
+    rss: int  # bytes, VmRSS now
+
+
+def status_memory(status: str) -> tuple[int, int]:
+    """(VmHWM, VmRSS) in bytes from the text of /proc/<pid>/status (the kernel writes kB)."""
+    found = {"VmHWM": 0, "VmRSS": 0}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in found:
+            number, _, unit = value.strip().partition(" ")
+            if unit.strip() != "kB":
+                raise ValueError(f"unexpected unit in {line!r}")
+            found[key] = int(number) * 1024
+    return found["VmHWM"], found["VmRSS"]
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from /proc/<pid>/task/*/children), parents first."""
+    tree, queue = [], [pid]
+    while queue:
+        current = queue.pop(0)
+        tree.append(current)
+        with contextlib.suppress(OSError):  # a process that exited meanwhile has no children
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(child) for child in (task / "children").read_text().split()]
+    return tree
+
+
+def tree_memory(pid: int, roles: tuple[str, str]) -> list[ProcessMemory]:
+    """Memory of every live process in ``pid``'s tree; ``roles`` names the root and the rest."""
+    found = []
+    for member in process_tree(pid):
+        try:
+            peak, rss = status_memory(Path(f"/proc/{member}/status").read_text())
+        except OSError:
+            continue
+        found.append(ProcessMemory(member, roles[0] if member == pid else roles[1], peak, rss))
+    return found
 
 
 class Stack:
     """Start everything with ``with Stack(...) as stack:``; read URLs and credentials from it."""
 
     def __init__(
-        self, *, web_workers: int, worker_concurrency: int, log: Callable[[str], None]
+        self,
+        *,
+        web_workers: int,
+        worker_concurrency: int,
+        log: Callable[[str], None],
+        web_class: str = "gevent",
     ) -> None:
         self.web_workers = web_workers
+        self.web_class = web_class
         self.worker_concurrency = worker_concurrency
         self.log = log
         self.run_dir = Path(tempfile.mkdtemp(prefix="alarmhub-bench-"))
@@ -97,6 +155,9 @@ class Stack:
             extra={
                 "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
                 "ALARMHUB_BENCH_STATIC_ROOT": str(static_root),
+                # Production's gunicorn config (deploy/gunicorn.conf.py) with this worker class:
+                # gevent (its default, with a psycopg pool per worker) or sync.
+                "ALARMHUB_WORKER_CLASS": self.web_class,
             },
         )
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -117,7 +178,12 @@ class Stack:
                 )
                 user_job.result()
                 self.callback_path = endpoint_job.result().stdout.strip().splitlines()[-1]
-            self.web = WebServer(self.env, workers=self.web_workers, log_dir=self.run_dir / "web")
+            self.web = WebServer(
+                self.env,
+                workers=self.web_workers,
+                log_dir=self.run_dir / "web",
+                extra_args=["-c", str(GUNICORN_CONF)],
+            )
             self.worker = CeleryWorker(
                 self.env,
                 name="bench",
@@ -125,8 +191,8 @@ class Stack:
                 log_dir=self.run_dir / "worker",
             )
             with self._step(
-                f"gunicorn ({self.web_workers} workers) + Celery ({self.worker_concurrency} "
-                "processes)"
+                f"gunicorn ({self.web_workers} {self.web_class} workers) + "
+                f"Celery ({self.worker_concurrency} processes)"
             ):
                 jobs = [pool.submit(self.web.start), pool.submit(self.worker.start)]
                 for job in jobs:
@@ -171,6 +237,29 @@ class Stack:
     def database_url(self) -> str:
         assert self.postgres is not None
         return self.postgres.url
+
+    def memory(self) -> dict[str, list[ProcessMemory]]:
+        """Every running web and worker process with its peak RSS (VmHWM) and current RSS."""
+        services: dict[str, list[ProcessMemory]] = {}
+        if self.web is not None and self.web.running and self.web.pid:
+            services["web"] = tree_memory(self.web.pid, ("master", "worker"))
+        if self.worker is not None and self.worker.running and self.worker.pid:
+            services["worker"] = tree_memory(self.worker.pid, ("main", "pool"))
+        return services
+
+    def reset_peaks(self) -> bool:
+        """Reset VmHWM of every running web/worker process; False if the kernel refused."""
+        pids = [p.pid for processes in self.memory().values() for p in processes]
+        try:
+            for pid in pids:
+                fd = os.open(f"/proc/{pid}/clear_refs", os.O_WRONLY)
+                try:
+                    os.write(fd, RESET_PEAK.encode())
+                finally:
+                    os.close(fd)
+        except OSError:
+            return False
+        return bool(pids)
 
     def django(self, module: str, *args: str, timeout: float = 600.0, **env: Any) -> str:
         """Run ``python -m MODULE ARGS`` with the stack's Django settings; return its stdout."""

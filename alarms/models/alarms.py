@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import AlarmKind, AlarmStatus, EventType
+from ..services.search_text import SEARCH_TEXT_MARK
 from .catalogue import Instance, Policy
 from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
@@ -113,11 +115,17 @@ class Alarm(models.Model):
             models.Index(fields=["namespace", "-first_occurred_at"], name="alarm_ns_idx"),
             models.Index(fields=["status", "-first_occurred_at"], name="alarm_status_idx"),
             models.Index(fields=["region", "-first_occurred_at"], name="alarm_region_idx"),
-            # "Firing, not acknowledged" is the operator's inbox; also the per-namespace counts.
+            # "Firing, not acknowledged" is the operator's inbox; also the board's per-namespace
+            # counts of firing and stale alarms, as an index-only scan (hence the push time and
+            # the id: selectors.firing_counts_by_namespace).
             models.Index(
-                fields=["namespace"],
-                name="alarm_firing_ns_idx",
+                fields=["namespace", "last_notified_at", "id"],
+                name="alarm_firing_seen_idx",
                 condition=Q(status="firing"),
+            ),
+            # Namespace and status together (the admin's filters): its capped COUNT and page.
+            models.Index(
+                fields=["namespace", "status", "-first_occurred_at"], name="alarm_ns_status_idx"
             ),
             models.Index(
                 fields=["-first_occurred_at"],
@@ -126,6 +134,24 @@ class Alarm(models.Model):
             ),
             # Supersede / flapping look-ups: other lifecycles of one fingerprint by time.
             models.Index(fields=["fingerprint", "-first_occurred_at"], name="alarm_fp_time_idx"),
+            # The region filter compares LOWER(region) (filters.MultiValueCharFilter), which
+            # alarm_region_idx cannot serve; that one still serves the admin's DISTINCT region.
+            models.Index(
+                Lower("region"), F("first_occurred_at").desc(), name="alarm_region_lower_idx"
+            ),
+            # The board's "recently recovered" rank: recovered_at >= cutoff, a few rows.
+            models.Index(
+                F("recovered_at").desc(),
+                name="alarm_recovered_idx",
+                condition=Q(status="recovered"),
+            ),
+            # Rows in the old search-text format, which search finds through the joined tables
+            # (selectors.search_alarms): empty once every row has the full format.
+            models.Index(
+                fields=["id"],
+                name="alarm_search_legacy_idx",
+                condition=~Q(search_text__startswith=SEARCH_TEXT_MARK),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -84,7 +84,7 @@ class AlarmHubCollector(Collector):
         )
 
     def _alarms_firing(self) -> Metric:
-        # Served by the partial index alarm_firing_ns_idx (namespace WHERE status = 'firing').
+        # Served by the partial index alarm_firing_seen_idx (an index-only scan of the firing).
         counts = sorted(
             (str(row["namespace"]), cast(int, row["count"])) for row in firing_counts_by_namespace()
         )

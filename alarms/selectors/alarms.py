@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from ..choices import AlarmStatus
 from ..models import Alarm, Instance, Policy
+from ..services.search_text import SEARCH_TEXT_MARK
 
 # Newest first everywhere (DESIGN §4), served by the index alarm_recent_idx.
 BOARD_ORDER = ("-first_occurred_at", "-id")
@@ -28,23 +41,54 @@ def search_alarms(queryset: QuerySet[Alarm], text: str) -> QuerySet[Alarm]:
     objDetail) contain ``text`` (case-insensitive) — the one free-text search of the API,
     console and admin.
 
-    One OR across three joined tables defeats every index; a union of per-table look-ups lets
-    PostgreSQL use the trigram indexes of migrations 0005 and 0008 and the foreign-key indexes.
+    One predicate on the alarm table, so that PostgreSQL can serve a rare term from the trigram
+    index alarms_alarm_search_text_trgm and a common one by walking alarm_recent_idx until the
+    page is full (a union of per-table look-ups materialised every match first). Rows in the
+    full search-text format (services.search_text) carry the joined names themselves; older
+    rows are found through the joined tables, restricted to those rows by the partial index
+    alarm_search_legacy_idx, so their look-up costs nothing once none is left.
     """
     policies = Policy.objects.filter(Q(name__icontains=text) | Q(policy_id__icontains=text))
     instances = Instance.objects.filter(Q(instance_id__icontains=text) | Q(name__icontains=text))
-    unordered = Alarm.objects.order_by()  # compound statements allow no ORDER BY inside
-    matching = (
-        unordered.filter(Q(metric_name__icontains=text) | Q(event_name__icontains=text))
+    legacy = ~Q(search_text__startswith=SEARCH_TEXT_MARK)
+    # The old union of per-table look-ups (trigram and foreign-key indexes), over old rows only.
+    old_rows = Alarm.objects.order_by().filter(legacy)  # compound statements: no ORDER BY
+    legacy_matches = (
+        old_rows.filter(Q(metric_name__icontains=text) | Q(event_name__icontains=text))
         .values("pk")
         .union(
-            # Served by alarms_alarm_search_text_trgm (UPPER(search_text), as icontains reads).
-            unordered.filter(search_text__icontains=text).values("pk"),
-            unordered.filter(policy__in=policies.order_by().values("pk")).values("pk"),
-            unordered.filter(instance__in=instances.order_by().values("pk")).values("pk"),
+            old_rows.filter(policy__in=policies.order_by().values("pk")).values("pk"),
+            old_rows.filter(instance__in=instances.order_by().values("pk")).values("pk"),
         )
     )
-    return queryset.filter(pk__in=matching)
+    return queryset.filter(
+        # Served by alarms_alarm_search_text_trgm (UPPER(search_text), as icontains reads).
+        Q(search_text__icontains=text) | (legacy & Q(InSubquery(F("pk"), Subquery(legacy_matches))))
+    )
+
+
+class InSubquery(Func):
+    """``expression IN (subquery)``; on PostgreSQL ``expression = ANY(ARRAY(subquery))``.
+
+    The ARRAY form is an InitPlan: the executor runs it only when a row reaches this arm (never,
+    when no row is in the old format), and a bitmap index scan can take its result, so an OR
+    around it still lets the planner combine index scans. ``IN (subquery)`` inside an OR is a
+    per-row (hashed) subplan that no index scan can use.
+    """
+
+    arg_joiner = " IN "
+    template = "%(expressions)s"
+    output_field = BooleanField()
+    conditional = True
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            arg_joiner=" = ANY(ARRAY",
+            template="%(expressions)s)",
+            **extra,
+        )
 
 
 def stale_cutoff(now: datetime | None = None) -> datetime:
@@ -71,11 +115,13 @@ def with_stale(queryset: QuerySet[Alarm]) -> QuerySet[Alarm]:
 
 
 def firing_counts_by_namespace() -> list[dict[str, object]]:
-    """Firing alarms per namespace, and how many of them are stale (in the same query, served
-    by the partial index alarm_firing_ns_idx)."""
+    """Firing alarms per namespace, and how many of them are stale, in one index-only scan of
+    alarm_firing_seen_idx (the rows are firing already, so "stale" needs only the push time)."""
     return list(
         Alarm.objects.filter(status=AlarmStatus.FIRING)
         .values("namespace")
-        .annotate(count=Count("id"), stale=Count("id", filter=stale_q()))
+        .annotate(
+            count=Count("id"), stale=Count("id", filter=Q(last_notified_at__lt=stale_cutoff()))
+        )
         .order_by("-count", "namespace")
     )
