@@ -24,7 +24,7 @@ from ..models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Po
 from ..sources.base import Notification
 from . import lifecycle_store as store
 from .outbox import Announcement, announce
-from .search_text import alarm_search_text
+from .search_text import SearchNames, alarm_search_text
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,25 @@ def _snapshot(n: Notification) -> dict[str, Any]:
         "duration_seconds": duration,
         "extras": n.extras,
     }
+
+
+def _search_text(alarm: Alarm) -> str:
+    policy, instance = alarm.policy, alarm.instance
+    return alarm_search_text(
+        metric_display_name=alarm.metric_display_name,
+        event_display_name=alarm.event_display_name,
+        namespace=alarm.namespace,
+        region=alarm.region,
+        dimensions=alarm.dimensions or {},
+        names=SearchNames(
+            metric_name=alarm.metric_name,
+            event_name=alarm.event_name,
+            policy_name=policy.name if policy else "",
+            policy_id=policy.policy_id if policy else "",
+            instance_id=instance.instance_id if instance else "",
+            instance_name=instance.name if instance else "",
+        ),
+    )
 
 
 def apply_notification(
@@ -299,16 +318,11 @@ class _Batch:
         if n.rank() > alarm.snapshot_rank:
             for key, value in _snapshot(n).items():
                 setattr(alarm, key, value)
-            # Free-text search reads this column (selectors.search_alarms): kept with the snapshot.
-            alarm.search_text = alarm_search_text(
-                metric_display_name=alarm.metric_display_name,
-                event_display_name=alarm.event_display_name,
-                namespace=alarm.namespace,
-                region=alarm.region,
-                dimensions=alarm.dimensions or {},
-            )
         alarm.policy = policy or alarm.policy
         alarm.instance = instance or alarm.instance
+        # Free-text search reads this one column (selectors.search_alarms): the snapshot and the
+        # policy's and instance's names as this notification gives them.
+        alarm.search_text = _search_text(alarm)
         alarm.notification_count += 1
         _fit_instance(alarm)
 

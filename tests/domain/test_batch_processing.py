@@ -226,3 +226,17 @@ def test_a_delivery_tried_before_is_claimed_alone(endpoint: NewEndpoint) -> None
     Delivery.objects.filter(pk=retried).update(status=DeliveryStatus.PENDING)
     assert run_deliveries(fresh, limit=10) == DeliveryStatus.PROCESSED
     assert _status(retried) == DeliveryStatus.PENDING
+
+
+def test_the_lifecycle_writes_the_search_text_that_names_policy_and_instance(
+    endpoint: NewEndpoint,
+) -> None:
+    from alarms.selectors.alarms import search_alarms
+    from tests.support.factories import notification
+
+    n = notification(session_id="a", instance_id="ins-名字", policy_name="磁盘告警策略")
+    alarm = apply_notification(endpoint=endpoint.endpoint, notification=n).alarm
+
+    assert alarm.search_text.startswith("\x1f")  # the full format: no legacy look-up needed
+    for term in ("磁盘告警", "ins-名字", n.policy_id):
+        assert list(search_alarms(Alarm.objects.all(), term)) == [alarm], term
