@@ -316,7 +316,6 @@ def test_deliveries_of_a_sigkilled_worker_are_all_applied_exactly_once(
 ) -> None:
     db = callback_env["DATABASE_URL"]
     session_worker.stop()  # the victim must have the queue to itself
-    victim = celery_worker_factory("victim", concurrency=1, env=callback_env)
     path, endpoint = endpoint_pool.take()
     identities, per_alarm = 15, 10
     bodies = [
@@ -337,6 +336,10 @@ def test_deliveries_of_a_sigkilled_worker_are_all_applied_exactly_once(
         answers = list(pool.map(lambda b: post_callback(callback_web, path, b), bodies))
     for answer, sent in zip(answers, bodies, strict=True):
         _assert_accepted(answer, sent)
+    # Started on a full queue, with small batches: it is killed between two of them or in one.
+    victim = celery_worker_factory(
+        "victim", concurrency=1, env={**callback_env, "ALARMHUB_PROCESS_BATCH_SIZE": "5"}
+    )
 
     # SIGKILL the whole worker (main process and pool child) while it is busy.
     def busy() -> dict[str, int] | None:
