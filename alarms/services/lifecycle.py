@@ -120,7 +120,8 @@ def _snapshot(n: Notification) -> dict[str, Any]:
     }
 
 
-def _search_text(alarm: Alarm) -> str:
+def search_text_of(alarm: Alarm) -> str:
+    """The full-format search text of an alarm as it stands (its policy and instance loaded)."""
     policy, instance = alarm.policy, alarm.instance
     return alarm_search_text(
         metric_display_name=alarm.metric_display_name,
@@ -322,7 +323,7 @@ class _Batch:
         alarm.instance = instance or alarm.instance
         # Free-text search reads this one column (selectors.search_alarms): the snapshot and the
         # policy's and instance's names as this notification gives them.
-        alarm.search_text = _search_text(alarm)
+        alarm.search_text = search_text_of(alarm)
         alarm.notification_count += 1
         _fit_instance(alarm)
 

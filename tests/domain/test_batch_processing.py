@@ -25,6 +25,7 @@ from tests.domain.test_order_independence import (
     PROJECTED_FIELDS,
     Push,
     histories,
+    lifecycle_settings,  # noqa: F401 (a fixture: two occurrences within an hour flap)
     rolled_back,
 )
 from tests.support.factories import encode, make_delivery, tencent_payload
@@ -65,12 +66,6 @@ def _outcome(endpoint: CallbackEndpoint, pushes: list[Push], chunks: list[list[i
             )
             for pk, alarm in alarms.items()
         }
-
-
-@pytest.fixture
-def lifecycle_settings(settings: Any) -> None:
-    settings.ALARMHUB_FLAPPING_EPISODES = 2
-    settings.ALARMHUB_FLAPPING_WINDOW_SECONDS = 3600
 
 
 @pytest.mark.usefixtures("lifecycle_settings")

@@ -20,7 +20,7 @@ import json
 from django.db import connection
 from alarms.models import Alarm
 from alarms.selectors.alarms import search_alarms
-from alarms.services.search_text import SearchNames, alarm_search_text
+from alarms.services.lifecycle import search_text_of
 from tests.support.factories import apply_alarm, make_endpoint
 
 run = RUN
@@ -59,21 +59,7 @@ def plan(term):
 TERMS = ["磁盘", "db", "DB", "数据", f"r-{run}", f"p-{run}", f"ins-{run}", "cpu_usage", "nothing"]
 report = {"old": {t: found(t) for t in TERMS}}
 for alarm in Alarm.objects.filter(endpoint=ep).select_related("policy", "instance"):
-    alarm.search_text = alarm_search_text(
-        metric_display_name=alarm.metric_display_name,
-        event_display_name=alarm.event_display_name,
-        namespace=alarm.namespace,
-        region=alarm.region,
-        dimensions=alarm.dimensions,
-        names=SearchNames(
-            metric_name=alarm.metric_name,
-            event_name=alarm.event_name,
-            policy_name=alarm.policy.name if alarm.policy else "",
-            policy_id=alarm.policy.policy_id if alarm.policy else "",
-            instance_id=alarm.instance.instance_id if alarm.instance else "",
-            instance_name=alarm.instance.name if alarm.instance else "",
-        ),
-    )
+    alarm.search_text = search_text_of(alarm)
     alarm.save(update_fields=["search_text"])
 report["full"] = {t: found(t) for t in TERMS}
 report["plan_rare"] = plan(f"ins-{run}")

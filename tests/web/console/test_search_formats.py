@@ -8,7 +8,8 @@ from django.contrib.auth.models import User
 
 from alarms.models import Alarm
 from alarms.services.endpoints import NewEndpoint
-from alarms.services.search_text import SEARCH_TEXT_MARK, SearchNames, alarm_search_text
+from alarms.services.lifecycle import search_text_of
+from alarms.services.search_text import SEARCH_TEXT_MARK
 from tests.support.accounts import client_for
 from tests.support.factories import apply_alarm
 
@@ -23,21 +24,7 @@ def rewrite_in_full_format(*alarms: Alarm) -> None:
     for alarm in Alarm.objects.filter(pk__in=[a.pk for a in alarms]).select_related(
         "policy", "instance"
     ):
-        alarm.search_text = alarm_search_text(
-            metric_display_name=alarm.metric_display_name,
-            event_display_name=alarm.event_display_name,
-            namespace=alarm.namespace,
-            region=alarm.region,
-            dimensions=alarm.dimensions,
-            names=SearchNames(
-                metric_name=alarm.metric_name,
-                event_name=alarm.event_name,
-                policy_name=alarm.policy.name if alarm.policy else "",
-                policy_id=alarm.policy.policy_id if alarm.policy else "",
-                instance_id=alarm.instance.instance_id if alarm.instance else "",
-                instance_name=alarm.instance.name if alarm.instance else "",
-            ),
-        )
+        alarm.search_text = search_text_of(alarm)
         alarm.save(update_fields=["search_text"])
 
 
