@@ -92,7 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "alarmhub.security.SecurityHeadersMiddleware",  # first in, last out: see its docstring
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "alarmhub.security.CSPMiddleware",  # django-csp's, the plain policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -145,6 +145,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = int(_get("DATABASE_CONN_MAX_AGE", int, 60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # No JIT: the app's statements are short, and compiling them costs more than it saves (the
+    # statistics' one statement at a million alarms: ~70 of ~450 ms, issue 16). A DATABASE_URL
+    # with ?options=... replaces this.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
     # A pool per process instead (needs psycopg[pool]): for the gevent web worker, whose
     # greenlets otherwise open a PostgreSQL connection per request (CONN_MAX_AGE=0). With
     # CONN_HEALTH_CHECKS the pool replaces a connection that died with a database restart.
