@@ -1,8 +1,10 @@
 """Alarm statistics (DESIGN §6 "Statistics"): a pure read over an already-filtered queryset.
 
-Everything is computed by a handful of aggregate queries whose number does not depend on the row
-count; Python only shapes their (bounded) results. The API view and the statistics page call
-``alarm_stats`` with the alarm list's FilterSet applied, so "the same filters as the board" holds.
+Everything is computed by aggregate queries whose number does not depend on the row count: on
+PostgreSQL one statement that reads the window once (``stats_postgres``, issue 16), elsewhere a
+handful of ORM queries; Python only shapes their (bounded) results. The API view and the
+statistics page call ``alarm_stats`` with the alarm list's FilterSet applied, so "the same
+filters as the board" holds.
 
 Definitions:
 
@@ -43,6 +45,7 @@ from django.db.models.functions import TruncDay, TruncHour
 
 from ..choices import AlarmStatus
 from ..models import Alarm
+from .stats_postgres import window_aggregates
 
 TOP_ROWS = 20
 # Fingerprints with at least this many matching alarms count as flapping (see module docstring).
@@ -287,7 +290,6 @@ def _over_time(
     queryset: QuerySet[Alarm], window: Window, totals: dict[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
     hourly = window.before - window.after <= HOURLY_UP_TO
-    step = timedelta(hours=1) if hourly else timedelta(days=1)
     trunc = TruncHour if hourly else TruncDay
     base = queryset.order_by()
     triggered = {
@@ -304,6 +306,17 @@ def _over_time(
         .annotate(n=Count("id"))
     }
 
+    return _fill_buckets(window, hourly, totals, triggered, recovered)
+
+
+def _fill_buckets(
+    window: Window,
+    hourly: bool,
+    totals: dict[str, Any],
+    triggered: dict[datetime, int],
+    recovered: dict[datetime, int],
+) -> tuple[str, list[dict[str, Any]]]:
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
     start, end = _floor(window.after, hourly), window.before
     if start <= end and (end - start) / step > MAX_FILLED_BUCKETS and totals["first_at"]:
         # A very wide custom window: fill in only the span that holds data.
@@ -326,9 +339,17 @@ def _over_time(
 def alarm_stats(queryset: QuerySet[Alarm], *, window: Window) -> AlarmStats:
     """Statistics of ``queryset`` (already filtered, window included) for ``window``.
 
-    Seven queries on PostgreSQL; on other databases four more read the medians and p90s
-    (skipped when there is nothing to measure).
+    One query on PostgreSQL (``stats_postgres``); on other databases seven, and four more read
+    the medians and p90s (skipped when there is nothing to measure).
     """
+    if _is_postgres(queryset):
+        return _postgres_stats(queryset, window)
+    return _orm_stats(queryset, window)
+
+
+def _orm_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
+    """The ORM's seven aggregates: what any database runs, and what PostgreSQL's one
+    statement must equal (an integration test compares the two)."""
     totals = _totals(queryset)
     bucket, over_time = _over_time(queryset, window, totals)
     return AlarmStats(
@@ -347,3 +368,23 @@ def alarm_stats(queryset: QuerySet[Alarm], *, window: Window) -> AlarmStats:
         flapping=_flapping(queryset),
         over_time=over_time,
     )
+
+
+def _postgres_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
+    """``alarm_stats`` from the one statement of ``stats_postgres`` (the same numbers)."""
+    hourly = window.before - window.after <= HOURLY_UP_TO
+    parts = window_aggregates(
+        queryset,
+        before=window.before,
+        hourly=hourly,
+        top=TOP_ROWS,
+        repeats=REPEAT_THRESHOLD,
+        fractions=PERCENTILES,
+    )
+    totals = parts.pop("totals")
+    bucket, over_time = _fill_buckets(
+        window, hourly, totals, parts.pop("triggered"), parts.pop("recovered")
+    )
+    for key in ("first_at", "last_at", "last_recovered_at"):
+        del totals[key]
+    return AlarmStats(window=window, bucket=bucket, over_time=over_time, **totals, **parts)
