@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..choices import DeliveryStatus
 from ..models import Delivery
+from .payload import storable_text
 
 MAX_ERROR_LENGTH = 2000
 
@@ -55,22 +56,24 @@ def claim_batch(delivery_id: int, *, limit: int) -> list[int]:
         Delivery.objects.filter(pk__in=claimed).update(
             status=DeliveryStatus.PROCESSING, attempts=F("attempts") + 1, status_changed_at=now
         )
-    return claimed
+    return sorted(claimed)  # arrival order
 
 
 def _claim_batch_postgresql(delivery_id: int, *, limit: int, now: datetime) -> list[int]:
     # One statement (one round trip, its own transaction); "more" is served by
-    # delivery_stranded_idx (status_changed_at, partial on pending/processing).
+    # delivery_stranded_idx (status_changed_at, partial on pending/processing). NO KEY UPDATE is
+    # the lock the UPDATE needs, and it does not conflict with the KEY SHARE lock that storing a
+    # duplicate (duplicate_of → this row) takes: such a row is claimed, not skipped.
     table = connection.ops.quote_name(Delivery._meta.db_table)
     sql = f"""
         WITH mine AS (
             SELECT id, attempts FROM {table}
-            WHERE id = %(id)s AND status = %(pending)s FOR UPDATE SKIP LOCKED
+            WHERE id = %(id)s AND status = %(pending)s FOR NO KEY UPDATE SKIP LOCKED
         ), more AS (
             SELECT id FROM {table}
             WHERE status = %(pending)s AND attempts = 0 AND id <> %(id)s
               AND NOT EXISTS (SELECT 1 FROM mine WHERE attempts > 0)
-            ORDER BY status_changed_at, id LIMIT %(more)s FOR UPDATE SKIP LOCKED
+            ORDER BY status_changed_at, id LIMIT %(more)s FOR NO KEY UPDATE SKIP LOCKED
         )
         UPDATE {table} SET status = %(processing)s, attempts = attempts + 1,
                            status_changed_at = %(now)s
@@ -86,12 +89,7 @@ def _claim_batch_postgresql(delivery_id: int, *, limit: int, now: datetime) -> l
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        claimed = sorted(row[0] for row in cursor.fetchall())
-    # The task's own delivery first: its status is what the task reports.
-    if delivery_id in claimed:
-        claimed.remove(delivery_id)
-        claimed.insert(0, delivery_id)
-    return claimed
+        return sorted(row[0] for row in cursor.fetchall())  # arrival order
 
 
 def release(delivery_ids: int | Sequence[int]) -> None:
@@ -109,7 +107,9 @@ def finish(delivery_ids: int | Sequence[int], status: str, *, error: str = "") -
         return
     Delivery.objects.filter(pk__in=ids).update(
         status=status,
-        error=error[:MAX_ERROR_LENGTH],
+        # An exception's text may hold a NUL, which PostgreSQL text refuses: the delivery would
+        # stay "processing" and be re-queued forever.
+        error=storable_text(error)[:MAX_ERROR_LENGTH],
         processed_at=timezone.now(),
         status_changed_at=timezone.now(),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
@@ -48,11 +49,12 @@ def parse_delivery(delivery: Delivery, endpoint: CallbackEndpoint) -> list[Notif
 
 
 def process_claimed(delivery_ids: int | Sequence[int]) -> dict[int, str]:
-    """Parse and apply claimed deliveries in one transaction; returns each one's final status.
+    """Parse and apply claimed deliveries; returns each one's final status.
 
-    Bodies that cannot be read as alarms are marked failed with the message; every other
-    delivery's notifications are applied together (``apply_notifications``): all or none.
-    Database errors propagate.
+    Bodies that cannot be read as alarms are marked failed with the message; the other
+    deliveries' notifications are applied together (``apply_notifications``), in transactions of
+    whole deliveries holding at most ``MAX_NOTIFICATIONS_PER_TRANSACTION`` notifications each
+    (one transaction for any batch of Tencent bodies). Database errors propagate.
     """
     ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
     deliveries = Delivery.objects.select_related("endpoint").in_bulk(ids)
@@ -69,15 +71,43 @@ def process_claimed(delivery_ids: int | Sequence[int]) -> dict[int, str]:
             continue
         applications += [Application(delivery.endpoint, n, delivery) for n in notifications]
     processed = [pk for pk in ids if pk in deliveries and pk not in failed]
-    with transaction.atomic():
-        if applications:
-            apply_notifications(applications)
-        finish(processed, DeliveryStatus.PROCESSED)
-        for delivery_id, error in failed.items():
-            finish(delivery_id, DeliveryStatus.FAILED, error=error)
+    chunks = _by_notification_budget(applications)
+    if failed:
+        with transaction.atomic():
+            for delivery_id, error in failed.items():
+                finish(delivery_id, DeliveryStatus.FAILED, error=error)
+    for chunk in chunks:
+        # Each chunk commits on its own: its identity locks are released at its end.
+        with transaction.atomic():
+            apply_notifications(chunk)
+            finish(
+                sorted({app.delivery.pk for app in chunk if app.delivery}), DeliveryStatus.PROCESSED
+            )
     statuses: dict[int, str] = dict.fromkeys(processed, DeliveryStatus.PROCESSED)
     statuses.update(dict.fromkeys(failed, DeliveryStatus.FAILED))
     return statuses
+
+
+# Notifications one transaction applies at most: each distinct identity holds an advisory lock
+# until the commit, and PostgreSQL's shared lock table (max_locks_per_transaction × connections,
+# ~6,400 by default) is shared by every session. Alertmanager bodies can carry thousands.
+MAX_NOTIFICATIONS_PER_TRANSACTION = 1000
+
+
+def _by_notification_budget(applications: list[Application]) -> list[list[Application]]:
+    """Applications cut into chunks of whole deliveries, each within the budget (a delivery
+    bigger than the budget is a chunk of its own: a body is applied all or nothing)."""
+    chunks: list[list[Application]] = []
+    current: list[Application] = []
+    for _, group in groupby(applications, key=lambda app: app.delivery):
+        items = list(group)
+        if current and len(current) + len(items) > MAX_NOTIFICATIONS_PER_TRANSACTION:
+            chunks.append(current)
+            current = []
+        current += items
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def run_delivery(delivery_id: int) -> str:
@@ -121,6 +151,10 @@ def _run_claimed(ids: list[int], wanted: int) -> str:
         _release_quietly(ids)
         raise
     except Exception as exc:
+        if _is_time_limit(exc):
+            # Not the payload's fault: hand the claims back for the sweep, never mark them failed.
+            _release_quietly(ids)
+            raise
         if len(ids) > 1:
             logger.warning(
                 "a batch of %d deliveries failed (%s: %s); processing them one at a time",
@@ -139,13 +173,20 @@ def _run_claimed(ids: list[int], wanted: int) -> str:
         return DeliveryStatus.FAILED
 
 
+def _is_time_limit(exc: BaseException) -> bool:
+    # Celery's soft time limit (billiard's SoftTimeLimitExceeded), matched by name so that the
+    # pipeline does not import Celery.
+    return type(exc).__name__ == "SoftTimeLimitExceeded"
+
+
 def _one_at_a_time(ids: list[int], wanted: int) -> str:
     result = SKIPPED
     for position, delivery_id in enumerate(ids):
         try:
             status = _run_claimed([delivery_id], delivery_id)
-        except TRANSIENT_DB_ERRORS:
-            _release_quietly(ids[position + 1 :])
+        except Exception as exc:
+            if isinstance(exc, TRANSIENT_DB_ERRORS) or _is_time_limit(exc):
+                _release_quietly(ids[position + 1 :])
             raise
         if delivery_id == wanted:
             result = status

@@ -235,3 +235,53 @@ def test_the_lifecycle_writes_the_search_text_that_names_policy_and_instance(
     assert alarm.search_text.startswith("\x1f")  # the full format: no legacy look-up needed
     for term in ("磁盘告警", "ins-名字", n.policy_id):
         assert list(search_alarms(Alarm.objects.all(), term)) == [alarm], term
+
+
+def test_a_soft_time_limit_hands_the_batch_back_instead_of_failing_it(
+    endpoint: NewEndpoint,
+) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    ids = [_stored(endpoint, instance_id=f"ins-{i}") for i in range(3)]
+
+    with (
+        mock.patch.object(
+            process, "apply_notifications", _failing_for("ins-1", SoftTimeLimitExceeded())
+        ),
+        pytest.raises(SoftTimeLimitExceeded),
+    ):
+        run_deliveries(ids[0], limit=10)
+
+    # Not the payloads' fault: nothing is marked failed; the sweep queues them again.
+    assert [_status(pk) for pk in ids] == [DeliveryStatus.PENDING] * 3
+
+
+def test_a_big_batch_commits_in_chunks_of_whole_deliveries(
+    endpoint: NewEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process, "MAX_NOTIFICATIONS_PER_TRANSACTION", 2)
+    ids = [_stored(endpoint, instance_id=f"ins-{i}") for i in range(5)]
+    poison = _stored(endpoint, instance_id="ins-poison")
+    sizes: list[int] = []
+    real = _failing_for("ins-poison", DatabaseError("value too long"))
+
+    def apply(applications: list[Application]) -> Any:
+        sizes.append(len(applications))
+        return real(applications)
+
+    with mock.patch.object(process, "apply_notifications", apply):
+        assert run_deliveries(ids[0], limit=10) == DeliveryStatus.PROCESSED
+
+    assert max(sizes) <= 2
+    assert [_status(pk) for pk in ids] == [DeliveryStatus.PROCESSED] * 5
+    assert _status(poison) == DeliveryStatus.FAILED
+    assert Alarm.objects.count() == 5
+
+
+def test_an_error_text_with_a_nul_is_stored_without_it(endpoint: NewEndpoint) -> None:
+    from alarms.pipeline.claims import finish
+
+    delivery = _stored(endpoint)
+    finish(delivery, DeliveryStatus.FAILED, error="internal error: bad \x00 byte")
+
+    assert "\x00" not in Delivery.objects.get(pk=delivery).error
