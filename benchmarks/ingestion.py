@@ -15,13 +15,14 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from alarms.sources.tencent import EXAMPLES_DIR
-from tests.support.services import psql
+from tests.support.services import psql, wait_until
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = EXAMPLES_DIR / "metric_cvm_disk_usage_trigger_repeat_real.json"
@@ -253,3 +254,22 @@ def delivery_counts(database_url: str, endpoint_name: str) -> dict[str, int]:
 
 def unsettled(counts: dict[str, int]) -> int:
     return counts.get("pending", 0) + counts.get("processing", 0)
+
+
+def wait_settled(
+    read_counts: Callable[[], dict[str, int]], timeout: float, interval: float, message: str
+) -> tuple[bool, dict[str, int]]:
+    """Poll delivery counts by status until none is pending or processing, within ``timeout``;
+    returns whether they settled and the last counts read."""
+    counts: dict[str, int] = {}
+
+    def settled() -> bool:
+        counts.clear()
+        counts.update(read_counts())
+        return unsettled(counts) == 0
+
+    try:
+        wait_until(settled, timeout, interval, message=message)
+    except TimeoutError:
+        return False, counts
+    return True, counts

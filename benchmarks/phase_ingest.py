@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support.services import psql, wait_until
+from tests.support.services import psql
 
 from . import ingestion
 from .common import Profile, floor_verdict, ratio, say, verdict
@@ -128,18 +128,12 @@ def run_ingestion(
 
     stack.worker.start()  # returns once the worker consumes: the drain clock starts here
     ready, ready_wall = time.monotonic(), time.time()
-    final: dict[str, int] = {}
-
-    def drained() -> bool:
-        final.clear()
-        final.update(ingestion.delivery_counts(stack.database_url, ENDPOINT_NAME))
-        return ingestion.unsettled(final) == 0
-
-    try:
-        wait_until(drained, profile.drain_timeout, 0.05, message="the workers to drain")
-        done = True
-    except TimeoutError:
-        done = False
+    done, final = ingestion.wait_settled(
+        lambda: ingestion.delivery_counts(stack.database_url, ENDPOINT_NAME),
+        profile.drain_timeout,
+        0.05,
+        "the workers to drain",
+    )
     drain_seconds = time.monotonic() - ready
     if done:
         # The clock stops at the last delivery's processed_at, not when the poll noticed it.

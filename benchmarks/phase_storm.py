@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.services import psql, wait_until
+from tests.support.services import psql
 
 from . import ingestion
 from .common import Profile, say
@@ -119,18 +119,12 @@ def run_storm(
         rate=STORM_RATE,
     )
     stopped = time.monotonic()
-    counts: dict[str, int] = {}
-
-    def drained() -> bool:
-        counts.clear()
-        counts.update(_counts(stack, after_id))
-        return ingestion.unsettled(counts) == 0
-
-    try:
-        wait_until(drained, profile.storm_drain_timeout, 0.1, message="the storm's deliveries")
-        done = True
-    except TimeoutError:
-        done = False
+    done, counts = ingestion.wait_settled(
+        lambda: _counts(stack, after_id),
+        profile.storm_drain_timeout,
+        0.1,
+        "the storm's deliveries",
+    )
     drain_seconds = time.monotonic() - stopped
     rows = psql(
         stack.database_url,
