@@ -44,7 +44,7 @@ from tests.support.services import PROJECT_ROOT, ServiceError, psql
 from . import cli, memory, results, scale, seed
 from .common import FULL, QUICK, Profile, ms, say
 from .memory import MemorySnapshot
-from .phase_export import STATS_TARGET, ExportResult, export_rows, print_export, run_export
+from .phase_export import ExportResult, export_rows, print_export, run_export
 from .phase_ingest import (
     IngestionResult,
     ingestion_rows,
@@ -247,24 +247,13 @@ def scale_figures(result: ScaleResult) -> dict[str, Any]:
         entry["ratio_median"] = entry["large"]["median_s"] / entry["small"]["median_s"]
         entry["ratio_best"] = entry["large"]["best_s"] / entry["small"]["best_s"]
         pages[key] = entry
-    return {"pages": pages}
+    targets = {"flat_max": scale.FLAT_TARGET, "p95_max_s": scale.P95_TARGETS}
+    return {"pages": pages, "targets": targets}
 
 
 def scale_rows(result: ScaleResult) -> list[Row]:
-    rows = []
-    for key, label in result.labels.items():
-        a, b = result.median(result.small, key), result.median(result.large, key)
-        stats = key.startswith("stats")
-        rows.append(
-            Row(
-                f"{label} @ {result.large:,}",
-                f"{b * 1000:.1f} ms",
-                f"large/small {b / a:.2f}×",
-                "≤ 500 ms" if stats else "",
-                b <= STATS_TARGET if stats else None,
-            )
-        )
-    return rows
+    """Each page judged (flatness, p95, query counts) from the figures the results file keeps."""
+    return scale.page_rows(scale_figures(result)["pages"])
 
 
 # --- the run ---------------------------------------------------------------------------------

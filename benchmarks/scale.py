@@ -2,7 +2,8 @@
 
 One logged-in client (a session for the console and admin, a DRF token for the API) requests
 every page in turn, round after round, so that the machine's noise spreads evenly over the
-pages; the caller reports each page's median (and its fastest request).
+pages. ``page_rows`` judges each page's recorded figures (median ratio, p95, query counts)
+against issue 16's targets.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+
+from .results import Row
 
 # A tenth of the seeded fleet. Its recovered alarms fill a page at both sizes, so both sizes do
 # the same rendering work and only the query can make a difference (its firing alarms would
@@ -25,7 +29,11 @@ SEARCH_INSTANCE = "ins-seed0000042"  # one seeded instance: about ten alarms at 
 SEARCH_COMMON = "qce"
 SEARCH_CHINESE = "磁盘"
 SEARCH_SHORT = "db"
-# Absolute p95 targets (issue 16): the pages an operator waits on, and the heavier ones.
+# Issue 16, at N vs N/20: every page but the control within 1.3× (median at N ÷ median at N/20)
+# with the same query count at both sizes, and these pages' p95 at N under an absolute ceiling
+# (the pages an operator waits on, and the heavier ones). Judged at any N.
+FLAT_TARGET = 1.3
+CONTROL = "control"
 P95_TARGETS = {
     "board": 0.150,
     "alarm_page": 0.150,
@@ -196,3 +204,35 @@ def time_pages(
             if round_number >= warmup:
                 samples[page.key].append(seconds)
     return samples
+
+
+def page_rows(pages: dict[str, Any]) -> list[Row]:
+    """One row per page from the scale phase's figures (as recorded in the results JSON).
+
+    Each row judges the page's flatness, its p95 where it has a target, and its query count at
+    both sizes (when the probe counted them); the control row is printed, not judged.
+    """
+    rows = []
+    for key, page in pages.items():
+        small, large = page["small"], page["large"]
+        ratio, p95 = page["ratio_median"], large["p95_s"]
+        counts = (small.get("queries"), large.get("queries"))
+        queries = f"queries {counts[0]} → {counts[1]}" if None not in counts else "queries n/a"
+        context = f"large/small {ratio:.2f}× (best {page['ratio_best']:.2f}×), {queries}"
+        value = f"{large['median_s'] * 1000:.1f} ms (p95 {p95 * 1000:.1f})"
+        measure = f"{page['label']} @ {large['alarms']:,}"
+        if key == CONTROL:
+            rows.append(Row(measure, value, context, brief=True))
+            continue
+        targets = [f"large/small ≤ {FLAT_TARGET}×"]
+        checks: list[tuple[str, bool]] = [("flat", ratio <= FLAT_TARGET)]
+        p95_max = P95_TARGETS.get(key)
+        if p95_max is not None:
+            targets.append(f"p95 ≤ {p95_max * 1000:.0f} ms")
+            checks.append(("p95", p95 <= p95_max))
+        if None not in counts:
+            targets.append("same queries")
+            checks.append(("queries", counts[0] == counts[1]))
+        met = all(ok for _, ok in checks)
+        rows.append(Row(measure, value, context, ", ".join(targets), met, checks=checks))
+    return rows
