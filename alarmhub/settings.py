@@ -281,6 +281,12 @@ ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int("ALARMHUB_REQUEUE_AFTER_SECONDS",
 ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS", 60)
 # Deliveries a worker claims and applies in one transaction during a storm (1: one at a time).
 ALARMHUB_PROCESS_BATCH_SIZE = _positive_int("ALARMHUB_PROCESS_BATCH_SIZE", 100)
+# A web process publishes at most one processing task per this many milliseconds; deliveries
+# stored meanwhile are claimed by that task's worker (alarms/pipeline/wakeups.py). 0: one task
+# per delivery.
+ALARMHUB_WAKEUP_COALESCE_MS = _get("ALARMHUB_WAKEUP_COALESCE_MS", int, 25)
+if not 0 <= ALARMHUB_WAKEUP_COALESCE_MS <= 1000:
+    raise ImproperlyConfigured("Environment variable ALARMHUB_WAKEUP_COALESCE_MS must be 0–1000")
 ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
 ALARMHUB_FLAPPING_WINDOW_SECONDS = _positive_int("ALARMHUB_FLAPPING_WINDOW_SECONDS", 3600)
 # A firing alarm with no push for this long is shown as stale (a lost recovery, most likely).

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from .choices import DeliveryStatus
 from .models import Delivery, Heartbeat
-from .pipeline import retention, sweep
+from .pipeline import retention, sweep, wakeups
 from .pipeline.process import (
     TRANSIENT_DB_ERRORS,
     reset_for_reprocessing,
@@ -51,17 +51,33 @@ def _recycle_stale_db_connections(sender: Any = None, **kwargs: Any) -> None:
     retry_jitter=True,
     max_retries=8,
 )
-def process_delivery(delivery_id: int) -> str:
-    """Run a delivery — with a batch of whatever else is pending, during a storm.
+def process_delivery(delivery_id: int, settle_seconds: float = 0.0) -> str:
+    """Run a delivery — with a batch of whatever else is pending, during a storm — then drain
+    what is left, covering the deliveries whose wake-up was coalesced into this task
+    (``settle_seconds``: the web's coalescing window; see ``alarms.pipeline.wakeups``).
 
     Transient database errors are retried with backoff; the rest of a failed batch is queued
     again. Embedded mode (tasks run in the request) processes the one delivery.
     """
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return run_delivery(delivery_id)
-    return run_deliveries(
-        delivery_id, limit=settings.ALARMHUB_PROCESS_BATCH_SIZE, requeue=_enqueue_each
+    started = time.monotonic()
+    limit = settings.ALARMHUB_PROCESS_BATCH_SIZE
+    status = run_deliveries(delivery_id, limit=limit, requeue=_enqueue_each)
+    window = min(max(float(settle_seconds), 0.0), _MAX_SETTLE_SECONDS)
+    drained = wakeups.drain(
+        limit=limit,
+        settle_until=started + window,
+        requeue=_enqueue_each,
+        budget_seconds=wakeups.DRAIN_BUDGET_SECONDS,
     )
+    if not drained:
+        _publish_wakeup(delivery_id, settle_seconds=0.0)  # more is pending: a fresh task goes on
+    return status
+
+
+# A message's settle_seconds is capped: a forged or corrupt one cannot park a worker.
+_MAX_SETTLE_SECONDS = 1.0
 
 
 def _enqueue_each(delivery_ids: list[int]) -> None:
@@ -145,6 +161,37 @@ def enqueue_delivery(delivery_id: int) -> bool:
         return False
     if settings.CELERY_TASK_ALWAYS_EAGER:
         _sweep_in_process_if_due()
+    return True
+
+
+_wakeups = wakeups.WakeupCoalescer()
+
+
+def wake_worker_for(delivery_id: int) -> bool:
+    """Have a just-stored new delivery processed: publish a task, unless one published less
+    than ``ALARMHUB_WAKEUP_COALESCE_MS`` ago by this process will claim it anyway.
+
+    Only for deliveries never tried (the callback view's): a drain claims no other kind. A
+    broker failure is logged, never raised; the sweep queues the delivery again.
+    """
+    window = settings.ALARMHUB_WAKEUP_COALESCE_MS / 1000
+    if settings.CELERY_TASK_ALWAYS_EAGER or window <= 0:
+        return enqueue_delivery(delivery_id)
+    if _wakeups.covered(window):
+        return True
+    began = _wakeups.now()
+    if _publish_wakeup(delivery_id, settle_seconds=window):
+        _wakeups.published(began)
+        return True
+    return False
+
+
+def _publish_wakeup(delivery_id: int, *, settle_seconds: float) -> bool:
+    try:
+        process_delivery.apply_async((delivery_id,), {"settle_seconds": settle_seconds})
+    except Exception:
+        logger.exception("could not queue delivery %s; the sweep will re-queue it", delivery_id)
+        return False
     return True
 
 

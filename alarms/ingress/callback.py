@@ -272,7 +272,7 @@ class CallbackView(APIView):
                 remote_addr=request.META.get("REMOTE_ADDR") or None,
                 content_type=request.META.get("CONTENT_TYPE", ""),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                enqueue=tasks.enqueue_delivery,
+                enqueue=tasks.wake_worker_for,
             )
         except DatabaseError:
             logger.exception("could not store a delivery for endpoint %s", endpoint.id)

@@ -229,3 +229,10 @@ def reprocess(delivery_ids: Iterable[int]) -> dict[str, int]:
             result = DeliveryStatus.PENDING
         outcome[result] = outcome.get(result, 0) + 1
     return outcome
+
+
+def run_claimed(delivery_ids: list[int]) -> None:
+    """Process deliveries already claimed (``claims.claim_batch``) under the batch's failure
+    rules: a bad delivery is marked failed, a transient error hands every claim back and is
+    re-raised."""
+    _run_claimed(delivery_ids, delivery_ids[0])
