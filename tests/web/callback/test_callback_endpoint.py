@@ -265,11 +265,14 @@ def test_database_failure_while_storing_answers_503_so_tencent_retries(
 ) -> None:
     # Warm the endpoint cache first: the look-up must not be what fails here.
     post_callback(client, endpoint.path, b"")
+
+    def disk_error(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith('INSERT INTO "alarms_delivery"'):
+            raise DatabaseError("disk I/O error")
+        return execute(sql, params, many, context)
+
     with (
-        mock.patch(
-            "alarms.pipeline.store.Delivery.objects.create",
-            side_effect=DatabaseError("disk I/O error"),
-        ),
+        connection.execute_wrapper(disk_error),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         response = post_callback(client, endpoint.path, tencent_payload(session_id="abc"))
