@@ -157,6 +157,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             raise ImproperlyConfigured("DATABASE_POOL_SIZE needs psycopg[pool] installed")
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django: a pool replaces persistent connections
         DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": _pool_size}
+        DATABASES["default"]["ENGINE"] = "alarmhub.postgresql"  # checkouts without a round trip
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let web processes and in-process tasks share the file; IMMEDIATE
     # transactions take the write lock up front, so concurrent writers wait for it instead of

@@ -1,0 +1,1 @@
+"""AlarmHub's PostgreSQL database backend (``ENGINE = "alarmhub.postgresql"``): see ``base``."""
