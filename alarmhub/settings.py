@@ -278,13 +278,11 @@ ALARMHUB_API_TOKEN_DAYS: int | None = (
     if env.str("ALARMHUB_API_TOKEN_DAYS", default="").strip()
     else None
 )
-ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int("ALARMHUB_REQUEUE_AFTER_SECONDS", 60)
 ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS", 60)
 # Deliveries a worker claims and applies in one transaction during a storm (1: one at a time).
 ALARMHUB_PROCESS_BATCH_SIZE = _positive_int("ALARMHUB_PROCESS_BATCH_SIZE", 100)
-# A web process publishes at most one processing task per this many milliseconds; deliveries
-# stored meanwhile are claimed by that task's worker (alarms/pipeline/wakeups.py). 0: one task
-# per delivery.
+# A web process publishes one task per this many ms at most; that task's drain claims the
+# deliveries stored meanwhile (alarms/pipeline/wakeups.py). 0: one task per delivery.
 ALARMHUB_WAKEUP_COALESCE_MS = _get("ALARMHUB_WAKEUP_COALESCE_MS", int, 25)
 if not 0 <= ALARMHUB_WAKEUP_COALESCE_MS <= 1000:
     raise ImproperlyConfigured("Environment variable ALARMHUB_WAKEUP_COALESCE_MS must be 0–1000")
@@ -334,6 +332,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = _positive_int("CELERY_TASK_TIME_LIMIT", 120)
 CELERY_TASK_SOFT_TIME_LIMIT = _positive_int("CELERY_TASK_SOFT_TIME_LIMIT", 90)
+_RQ = "ALARMHUB_REQUEUE_AFTER_SECONDS"  # above the hard limit, or running batches requeue (W003)
+ALARMHUB_REQUEUE_AFTER_SECONDS = _positive_int(_RQ, CELERY_TASK_TIME_LIMIT + 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Workers reconnect forever after a Redis restart instead of giving up after 100 tries.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None

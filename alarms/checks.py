@@ -37,6 +37,25 @@ def check_production_shape(app_configs: Any, **kwargs: Any) -> list[Warning]:
     return warnings
 
 
+@register()
+def check_requeue_after_time_limit(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    """The sweep re-queues deliveries "processing" longer than ALARMHUB_REQUEUE_AFTER_SECONDS:
+    at or below the task time limit, a batch that is still running would be processed twice
+    over (harmless to the alarms, but a slow storm then does its work twice)."""
+    requeue_after, limit = settings.ALARMHUB_REQUEUE_AFTER_SECONDS, settings.CELERY_TASK_TIME_LIMIT
+    if requeue_after > limit:
+        return []
+    return [
+        Warning(
+            f"ALARMHUB_REQUEUE_AFTER_SECONDS ({requeue_after}) is not above "
+            f"CELERY_TASK_TIME_LIMIT ({limit}): the stranded-delivery sweep can re-queue a "
+            "batch that is still running.",
+            hint=f"Set ALARMHUB_REQUEUE_AFTER_SECONDS above {limit} (default: the limit + 60).",
+            id="alarmhub.W003",
+        )
+    ]
+
+
 # Commands that serve or check pages; every other command (migrate, collectstatic itself,
 # create_callback_endpoint) must keep working before static files are collected.
 _COMMANDS_THAT_SERVE_PAGES = frozenset({"check", "runserver"})

@@ -26,7 +26,7 @@ from ..models import CallbackEndpoint, Delivery
 from ..services.lifecycle import Application, apply_notifications
 from ..sources.base import NotAnAlarm, Notification
 from ..sources.registry import get_source
-from .claims import claim, claim_batch, finish, release
+from .claims import claim, claim_batch, fail, finish, release
 from .payload import BadPayload, decode_object, storable_dataclass
 
 logger = logging.getLogger(__name__)
@@ -72,10 +72,7 @@ def process_claimed(delivery_ids: int | Sequence[int]) -> dict[int, str]:
         applications += [Application(delivery.endpoint, n, delivery) for n in notifications]
     processed = [pk for pk in ids if pk in deliveries and pk not in failed]
     chunks = _by_notification_budget(applications)
-    if failed:
-        with transaction.atomic():
-            for delivery_id, error in failed.items():
-                finish(delivery_id, DeliveryStatus.FAILED, error=error)
+    fail(failed)
     for chunk in chunks:
         # Each chunk commits on its own: its identity locks are released at its end.
         with transaction.atomic():

@@ -23,7 +23,7 @@ from ..choices import AlarmStatus, EventType
 from ..models import Alarm, AlarmEvent, CallbackEndpoint, Delivery, Instance, Policy
 from ..sources.base import Notification
 from . import lifecycle_store as store
-from .outbox import Announcement, announce
+from .outbox import Announcement, Route, route, write_messages
 from .search_text import SearchNames, alarm_search_text
 
 
@@ -43,36 +43,14 @@ class Application:
     delivery: Delivery | None = None
 
 
-def _fit(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
-    """Clip strings to their column's max_length: PostgreSQL rejects longer ones outright.
-
-    Tencent sends free text (names, units, values) of unbounded length; a 400-character
-    instance name must not cost the whole alarm. The full payload stays in the delivery.
-    """
-    fitted = dict(values)
-    for name, value in values.items():
-        limit = getattr(model._meta.get_field(name), "max_length", None)
-        if isinstance(value, str) and limit and len(value) > limit:
-            fitted[name] = value[:limit]
-    return fitted
-
-
-def _fit_instance(obj: Any) -> None:
-    """``_fit`` applied in place to every char column of a model instance."""
-    for column in obj._meta.concrete_fields:
-        value = getattr(obj, column.attname)
-        if isinstance(value, str) and column.max_length and len(value) > column.max_length:
-            setattr(obj, column.attname, value[: column.max_length])
-
-
 def _policy_key(endpoint: CallbackEndpoint, n: Notification) -> store.PolicyKey | None:
     if not (n.policy_id or n.policy_name):
         return None
-    return endpoint.pk, _fit(Policy, {"key": n.policy_id or f"name:{n.policy_name}"})["key"]
+    return endpoint.pk, store.fit(Policy, {"key": n.policy_id or f"name:{n.policy_name}"})["key"]
 
 
 def _policy_fields(n: Notification) -> dict[str, Any]:
-    return _fit(
+    return store.fit(
         Policy,
         {
             "policy_id": n.policy_id,
@@ -87,17 +65,25 @@ def _policy_fields(n: Notification) -> dict[str, Any]:
 def _instance_key(endpoint: CallbackEndpoint, n: Notification) -> store.InstanceKey | None:
     if not n.instance_id:
         return None
-    fitted = _fit(
+    fitted = store.fit(
         Instance, {"namespace": n.namespace, "region": n.region, "instance_id": n.instance_id}
     )
     return endpoint.pk, fitted["namespace"], fitted["region"], fitted["instance_id"]
 
 
+def _sent_at(n: Notification) -> datetime:
+    """Tencent's time for this push: the recovery, else the first occurrence plus the duration."""
+    if n.recovered_at is not None:
+        return n.recovered_at
+    try:
+        return n.first_occurred_at + timedelta(seconds=n.duration_seconds or 0)
+    except OverflowError:  # a corrupt duration beyond the year 9999 must not cost the alarm
+        return n.first_occurred_at
+
+
 def _snapshot(n: Notification) -> dict[str, Any]:
     """Alarm fields taken from the highest-ranked notification applied so far."""
-    last_notified = n.recovered_at or (
-        n.first_occurred_at + timedelta(seconds=n.duration_seconds or 0)
-    )
+    last_notified = _sent_at(n)
     duration: int | None
     if n.status == "recovered" and n.recovered_at is not None:
         duration = int((n.recovered_at - n.first_occurred_at).total_seconds())
@@ -175,6 +161,7 @@ class _Batch:
     changed: dict[int, Alarm] = field(default_factory=dict)  # existing alarms, by pk
     events: list[AlarmEvent] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
+    announced_after: list[int] = field(default_factory=list)  # len(events) at each announcement
     # SUPERSEDED events name the newer alarm, whose id exists only once it is inserted.
     superseded_by: list[tuple[AlarmEvent, Alarm]] = field(default_factory=list)
 
@@ -215,9 +202,23 @@ class _Batch:
         store.save_alarms(self.created, list(self.changed.values()), now=now)
         for event, newer in self.superseded_by:
             event.details["by_alarm"] = newer.pk
-        store.save_events(self.events)
-        announce(self.announcements, now=now)
+        routes = route(self.announcements, now=now)
+        store.save_events(self._with_silenced_entries(routes))
+        write_messages(routes, now=now)
         return results
+
+    def _with_silenced_entries(self, routes: list[Route]) -> list[AlarmEvent]:
+        """The events, each SILENCED entry right after those of the notification it mutes: the
+        timeline one delivery at a time writes."""
+        muted = {id(r.announcement): r.silenced_event for r in routes if r.silenced_event}
+        events: list[AlarmEvent] = []
+        start = 0
+        for announcement, end in zip(self.announcements, self.announced_after, strict=True):
+            events += self.events[start:end]
+            start = end
+            if (silenced := muted.get(id(announcement))) is not None:
+                events.append(silenced)
+        return events + self.events[start:]
 
     @staticmethod
     def _applied_key(app: Application, fingerprint: str) -> store.AppliedKey | None:
@@ -234,7 +235,7 @@ class _Batch:
             if (policy_key := _policy_key(app.endpoint, n)) is not None:
                 changes.policy(policy_key, _policy_fields(n))
             if (instance_key := _instance_key(app.endpoint, n)) is not None:
-                name = _fit(Instance, {"name": n.instance_name})["name"]
+                name = store.fit(Instance, {"name": n.instance_name})["name"]
                 changes.instance(instance_key, name, n.dimensions)
         return store.save_catalogue(changes)
 
@@ -279,7 +280,7 @@ class _Batch:
                 policy=policy,
                 instance=instance,
             )
-            _fit_instance(alarm)
+            store.fit_row(alarm)
             occurrences[n.first_occurred_at] = alarm
             self.created.append(alarm)
         else:
@@ -325,12 +326,12 @@ class _Batch:
         # policy's and instance's names as this notification gives them.
         alarm.search_text = search_text_of(alarm)
         alarm.notification_count += 1
-        _fit_instance(alarm)
+        store.fit_row(alarm)
 
         # Tencent's own time for this push (our occurred_at is when we applied it).
         details: dict[str, Any] = {
             "session_id": n.session_id,
-            "sent_at": _snapshot(n)["last_notified_at"].isoformat(),
+            "sent_at": _sent_at(n).isoformat(),
         }
         if n.current_value:
             details["value"] = n.current_value
@@ -358,6 +359,7 @@ class _Batch:
             self.announcements.append(
                 Announcement(alarm=alarm, as_applied=copy.copy(alarm), event=event, kind=event_type)
             )
+            self.announced_after.append(len(self.events))
         return ApplyResult(alarm=alarm, created=created, applied=True)
 
     def _supersede_older(

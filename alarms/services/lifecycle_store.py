@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Max, Q
 
 from ..choices import NOTIFICATION_EVENT_TYPES, AlarmStatus
@@ -50,6 +51,37 @@ LIFECYCLE_FIELDS = (
     "notification_count",
     "updated_at",
 )
+
+
+def fit(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Clip strings to their column's max_length: PostgreSQL rejects longer ones outright.
+
+    Tencent sends free text (names, units, values) of unbounded length; a 400-character
+    instance name must not cost the whole alarm. The full payload stays in the delivery.
+    """
+    fitted = dict(values)
+    for name, value in values.items():
+        limit = getattr(model._meta.get_field(name), "max_length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            fitted[name] = value[:limit]
+    return fitted
+
+
+# The portable ranges (PostgreSQL's), so that SQLite stores what PostgreSQL would.
+_INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
+
+
+def fit_row(obj: Any) -> None:
+    """``fit`` applied in place to every char column of a model instance; a payload integer
+    beyond its (nullable) column is made unknown rather than fail the INSERT."""
+    for column in obj._meta.concrete_fields:
+        value = getattr(obj, column.attname)
+        if isinstance(value, str) and column.max_length and len(value) > column.max_length:
+            setattr(obj, column.attname, value[: column.max_length])
+        elif type(value) is int and column.null and isinstance(column, models.IntegerField):
+            low, high = _INTEGER_RANGES.get(column.get_internal_type(), (None, None))
+            if (low is not None and value < low) or (high is not None and value > high):
+                setattr(obj, column.attname, None)
 
 
 def identity_lock_key(fingerprint: str) -> int:

@@ -73,8 +73,37 @@ def announce(
     now: datetime,
     only_channels: Collection[int] | None = None,
 ) -> list[OutboundMessage]:
-    """``queue_messages`` for many events at once (a worker's batch): the channels and the
-    silences are read once, the messages and SILENCED events written with one INSERT each."""
+    """``queue_messages`` for many events at once, their events already saved: the channels
+    and the silences are read once, the messages and SILENCED events written with one INSERT
+    each."""
+    routes = route(announcements, now=now, only_channels=only_channels)
+    AlarmEvent.objects.bulk_create(r.silenced_event for r in routes if r.silenced_event)
+    return write_messages(routes, now=now)
+
+
+@dataclass(frozen=True)
+class Route:
+    """The channels that hear an announcement, and the silence muting them (if one is in force)
+    with the timeline entry that says so (not saved yet)."""
+
+    announcement: Announcement
+    channel_ids: list[int]
+    silence: Silence | None
+    silenced_event: AlarmEvent | None
+
+
+def route(
+    announcements: Sequence[Announcement],
+    *,
+    now: datetime,
+    only_channels: Collection[int] | None = None,
+) -> list[Route]:
+    """Decide who hears each announcement; reads channels once and silences at most once.
+
+    Needs the alarms' ids, not the events': a batch saves the SILENCED entries together with its
+    other events, each right after the event it mutes, as one delivery at a time would
+    (``write_messages`` then names the muted event in them).
+    """
     if not announcements:
         return []
     channels = _active_channels()
@@ -86,13 +115,12 @@ def announce(
     from .silences import first_in_force, silences_possibly_in_force
 
     silences: list[Silence] | None = None
-    messages: list[OutboundMessage] = []
-    muted: list[tuple[Announcement, Silence, list[int]]] = []
+    routes: list[Route] = []
     for announcement in announcements:
         state = announcement.as_applied
         state.pk = announcement.alarm.pk  # a new alarm got its id after the state was taken
         matching = [
-            channel
+            channel.pk
             for channel in channels
             if announcement.kind in (channel.events or [])
             and alarm_matches(state, channel.filter or {})
@@ -102,35 +130,52 @@ def announce(
         if silences is None:
             silences = list(silences_possibly_in_force(now))
         silence = first_in_force(state, silences, now=now)
-        messages += [
-            OutboundMessage(
-                channel_id=channel.pk,
+        # One timeline entry per muted event (not per channel): the alarm shows it was silenced.
+        silenced_event = (
+            None
+            if silence is None
+            else AlarmEvent(
                 alarm=announcement.alarm,
-                alarm_event=announcement.event,
-                event=announcement.kind,
-                status=OutboundStatus.SILENCED if silence else OutboundStatus.PENDING,
-                silence=silence,
-                next_attempt_at=None if silence else now,
+                type=EventType.SILENCED,
+                details={
+                    "silence_id": silence.pk,
+                    "event": announcement.kind,
+                    "event_id": announcement.event.pk,
+                    "channels": matching,
+                },
             )
-            for channel in matching
-        ]
-        if silence is not None:
-            muted.append((announcement, silence, [channel.pk for channel in matching]))
-    OutboundMessage.objects.bulk_create(messages)
-    # One timeline entry per muted event (not per channel): the alarm shows it was silenced.
-    AlarmEvent.objects.bulk_create(
-        AlarmEvent(
-            alarm=announcement.alarm,
-            type=EventType.SILENCED,
-            details={
-                "silence_id": silence.pk,
-                "event": announcement.kind,
-                "event_id": announcement.event.pk,
-                "channels": channel_ids,
-            },
         )
-        for announcement, silence, channel_ids in muted
-    )
+        routes.append(Route(announcement, matching, silence, silenced_event))
+    return routes
+
+
+def write_messages(routes: Sequence[Route], *, now: datetime) -> list[OutboundMessage]:
+    """Write the routed messages (their events and SILENCED entries saved) with one INSERT."""
+    # SILENCED entries saved with the events they mute learn those events' ids only now.
+    unnamed = [
+        r.silenced_event
+        for r in routes
+        if r.silenced_event is not None and r.silenced_event.details["event_id"] is None
+    ]
+    for r in routes:
+        if r.silenced_event is not None:
+            r.silenced_event.details["event_id"] = r.announcement.event.pk
+    if unnamed:
+        AlarmEvent.objects.bulk_update(unnamed, ["details"])
+    messages = [
+        OutboundMessage(
+            channel_id=channel_id,
+            alarm=r.announcement.alarm,
+            alarm_event=r.announcement.event,
+            event=r.announcement.kind,
+            status=OutboundStatus.SILENCED if r.silence else OutboundStatus.PENDING,
+            silence=r.silence,
+            next_attempt_at=None if r.silence else now,
+        )
+        for r in routes
+        for channel_id in r.channel_ids
+    ]
+    OutboundMessage.objects.bulk_create(messages)
     enqueue_after_commit(m.pk for m in messages if m.status == OutboundStatus.PENDING)
     return messages
 

@@ -298,8 +298,9 @@ def test_requeue_stranded_leaves_finished_and_fresh_deliveries_alone(
 
 
 def test_requeue_stranded_keeps_a_delivery_pending_while_the_broker_is_down(
-    client: Any, endpoint: NewEndpoint, django_capture_on_commit_callbacks: Any
+    client: Any, endpoint: NewEndpoint, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
+    settings.ALARMHUB_REQUEUE_AFTER_SECONDS = 60
     with (
         mock.patch("alarms.tasks.process_delivery.delay", side_effect=BrokerError("down")),
         django_capture_on_commit_callbacks(execute=True),

@@ -20,6 +20,7 @@ RULE_TESTS = (
     "tests/domain/test_pairing_rules.py",
     "tests/domain/test_outbox.py",
     "tests/domain/test_silences.py",
+    "tests/domain/test_pipeline_leftovers.py",
     "tests/domain/test_coalesced_wakeups.py",
     "tests/domain/test_store_delivery.py",
 )

@@ -22,6 +22,9 @@ from .shapes import (
     optional_object,
 )
 from .values import (
+    MAX_PERIOD_SECONDS,
+)
+from .values import (
     Fields as _Fields,
 )
 from .values import (
@@ -321,7 +324,8 @@ def _metric_fields(conditions: _Fields) -> dict[str, Any]:
         # calcUnit is only read here, not consumed: it is the threshold's unit and stays in extras.
         unit = _as_text(conditions.raw("calcUnit")) or ""
     period = conditions.raw("period")
-    period_seconds = _as_seconds(period)
+    # Out of range, the period is unknown and the value Tencent sent stays in extras.
+    period_seconds = _as_seconds(period, maximum=MAX_PERIOD_SECONDS)
     if period_seconds is not None or _is_blank(period):
         conditions.mark("period")
     return {

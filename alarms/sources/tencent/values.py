@@ -26,8 +26,12 @@ OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})?", re.ASCII)
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d*)?", re.ASCII)
 
 
-# A duration or period beyond a century is corrupt data, not a measurement.
+# A duration or period beyond a century is corrupt data, not a measurement. FORMAT.md gives
+# neither field a bound (durationTime: seconds since the first trigger; period: the statistic
+# period in seconds, "60" in every sample).
 MAX_SECONDS = int(timedelta(days=36525).total_seconds())
+# ``Notification.period_seconds`` is a 32-bit integer (68 years): a bigger period is unknown.
+MAX_PERIOD_SECONDS = 2**31 - 1
 
 
 class Fields:
@@ -80,8 +84,9 @@ def int_text(value: int) -> str | None:
         return None
 
 
-def as_seconds(value: Any) -> int | None:
-    """Whole seconds from a number or numeric string; None for blanks, garbage, < 0 or > 100 y."""
+def as_seconds(value: Any, *, maximum: int = MAX_SECONDS) -> int | None:
+    """Whole seconds from a number or numeric string; None for blanks, garbage, < 0 or above
+    ``maximum`` (100 years unless given)."""
     number: int | float | Decimal
     if isinstance(value, bool):
         return None
@@ -93,7 +98,7 @@ def as_seconds(value: Any) -> int | None:
         return None
     if isinstance(number, float) and not math.isfinite(number):
         return None
-    if not 0 <= number <= MAX_SECONDS:
+    if not 0 <= number <= maximum:
         return None
     return int(number)
 
