@@ -51,7 +51,9 @@ def _recycle_stale_db_connections(sender: Any = None, **kwargs: Any) -> None:
     retry_jitter=True,
     max_retries=8,
 )
-def process_delivery(delivery_id: int, settle_seconds: float = 0.0) -> str:
+def process_delivery(
+    delivery_id: int, settle_seconds: float = 0.0, published_at: float | None = None
+) -> str:
     """Run a delivery — with a batch of whatever else is pending, during a storm — then drain
     what is left, covering the deliveries whose wake-up was coalesced into this task
     (``settle_seconds``: the web's coalescing window; see ``alarms.pipeline.wakeups``).
@@ -64,7 +66,7 @@ def process_delivery(delivery_id: int, settle_seconds: float = 0.0) -> str:
     started = time.monotonic()
     limit = settings.ALARMHUB_PROCESS_BATCH_SIZE
     status = run_deliveries(delivery_id, limit=limit, requeue=_enqueue_each)
-    window = min(max(float(settle_seconds), 0.0), _MAX_SETTLE_SECONDS)
+    window = wakeups.settle_window(settle_seconds, published_at, now=time.time())
     drained = wakeups.drain(
         limit=limit,
         settle_until=started + window,
@@ -74,10 +76,6 @@ def process_delivery(delivery_id: int, settle_seconds: float = 0.0) -> str:
     if not drained:
         _publish_wakeup(delivery_id, settle_seconds=0.0)  # more is pending: a fresh task goes on
     return status
-
-
-# A message's settle_seconds is capped: a forged or corrupt one cannot park a worker.
-_MAX_SETTLE_SECONDS = 1.0
 
 
 def _enqueue_each(delivery_ids: list[int]) -> None:
@@ -188,7 +186,9 @@ def wake_worker_for(delivery_id: int) -> bool:
 
 def _publish_wakeup(delivery_id: int, *, settle_seconds: float) -> bool:
     try:
-        process_delivery.apply_async((delivery_id,), {"settle_seconds": settle_seconds})
+        process_delivery.apply_async(
+            (delivery_id,), {"settle_seconds": settle_seconds, "published_at": time.time()}
+        )
     except Exception:
         logger.exception("could not queue delivery %s; the sweep will re-queue it", delivery_id)
         return False

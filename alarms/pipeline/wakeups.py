@@ -18,6 +18,7 @@ A worker that dies mid-drain leaves pending rows for the stranded-delivery sweep
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,37 @@ _NO_DELIVERY = 0
 
 # A drain hands over to a fresh task after this long, well inside the task's soft time limit.
 DRAIN_BUDGET_SECONDS = 20.0
+# A message's window is capped: a forged or corrupt one cannot park a worker.
+MAX_SETTLE_SECONDS = 1.0
+# How far the web's and the worker's clocks may disagree before a wake-up is judged stale.
+CLOCK_SKEW_ALLOWANCE_SECONDS = 1.0
+
+
+def settle_window(settle_seconds: object, published_at: object, *, now: float) -> float:
+    """The seconds a task must wait from its start before its last claim.
+
+    A wake-up that waited in the queue for longer than its window (a backlog, a worker restart)
+    starts after every delivery it covers was committed: it needs no wait, and a backlog of
+    stale wake-ups must not each park a worker for a window. ``published_at`` is the web's
+    wall clock, trusted only beyond ``CLOCK_SKEW_ALLOWANCE_SECONDS``. A value that is not a
+    finite number gets the longest window (always safe).
+    """
+    window = _finite(settle_seconds)
+    if window is None:
+        return MAX_SETTLE_SECONDS
+    window = min(max(window, 0.0), MAX_SETTLE_SECONDS)
+    if published_at is None:
+        return window  # a message from before coalescing, or a re-queue: nothing to judge by
+    sent = _finite(published_at)
+    if sent is None:
+        return MAX_SETTLE_SECONDS
+    return 0.0 if now - sent > window + CLOCK_SKEW_ALLOWANCE_SECONDS else window
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 class WakeupCoalescer:

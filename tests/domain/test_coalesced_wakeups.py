@@ -69,7 +69,8 @@ def test_deliveries_within_a_window_share_the_first_ones_task(broker: Any) -> No
     broker.clock.now += 0.014
     assert tasks.wake_worker_for(3)
 
-    assert broker.call_args_list == [mock.call((1,), {"settle_seconds": 0.025})]
+    assert [c.args[0] for c in broker.call_args_list] == [(1,)]
+    assert broker.call_args.args[1]["settle_seconds"] == 0.025
 
 
 def test_the_first_delivery_after_the_window_publishes_again(broker: Any) -> None:
@@ -204,7 +205,8 @@ def test_a_task_out_of_budget_hands_over_to_a_fresh_one(
     with mock.patch.object(tasks.process_delivery, "apply_async") as publish:
         tasks.process_delivery.run(first)
 
-    assert publish.call_args_list == [mock.call((first,), {"settle_seconds": 0.0})]
+    assert [c.args[0] for c in publish.call_args_list] == [(first,)]
+    assert publish.call_args.args[1]["settle_seconds"] == 0.0
     assert DeliveryStatus.PENDING in _statuses()
 
 
@@ -216,3 +218,49 @@ def test_a_forged_settle_time_cannot_park_a_worker(endpoint: NewEndpoint, settin
 
     settle_until = drained.call_args.kwargs["settle_until"]
     assert settle_until - tasks.time.monotonic() <= 1.0
+
+
+# --- how long a task waits: fresh wake-ups their window, stale ones nothing --------------------
+
+
+@pytest.mark.parametrize(
+    ("settle_seconds", "queued_for", "window"),
+    [
+        (0.025, 0.0, 0.025),  # fresh: wait out the window
+        (0.025, 0.5, 0.025),  # within the clock-skew allowance: still wait
+        (0.025, 5.0, 0.0),  # waited in a backlog: every covered delivery was long committed
+        (0.0, 0.0, 0.0),
+        (1e9, 0.0, wakeups.MAX_SETTLE_SECONDS),  # forged: capped
+        (-3, 0.0, 0.0),
+        (float("nan"), 0.0, wakeups.MAX_SETTLE_SECONDS),  # not a number: the safe maximum
+        ("0.025", 0.0, wakeups.MAX_SETTLE_SECONDS),
+    ],
+)
+def test_a_wake_up_waits_its_window_unless_it_is_stale(
+    settle_seconds: object, queued_for: float, window: float
+) -> None:
+    now = 1_800_000_000.0
+    assert wakeups.settle_window(settle_seconds, now - queued_for, now=now) == window
+
+
+def test_a_message_without_a_publish_time_waits_its_window() -> None:
+    assert wakeups.settle_window(0.0, None, now=0.0) == 0.0  # from before coalescing
+    assert wakeups.settle_window(0.025, None, now=0.0) == 0.025
+    assert wakeups.settle_window(0.025, "yesterday", now=0.0) == wakeups.MAX_SETTLE_SECONDS
+
+
+def test_a_backlog_of_stale_wake_ups_does_not_park_the_worker(
+    endpoint: NewEndpoint, settings: Any
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    first = _store(endpoint, 1)
+    published_at = tasks.time.time()
+    with (
+        mock.patch.object(wakeups, "drain", return_value=True) as drained,
+        mock.patch.object(tasks.time, "monotonic", return_value=100.0),
+    ):
+        tasks.process_delivery.run(first, settle_seconds=0.025, published_at=published_at)
+        tasks.process_delivery.run(first, settle_seconds=0.025, published_at=published_at - 60)
+
+    fresh, stale = (call.kwargs["settle_until"] for call in drained.call_args_list)
+    assert (fresh, stale) == (100.025, 100.0)
