@@ -69,7 +69,7 @@ with connection.cursor() as cursor:
         "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE c.relname IN ('alarm_region_lower_idx', 'alarm_recovered_idx', "
         "'alarm_search_legacy_idx', 'alarms_alarm_search_text_trgm', 'alarm_firing_seen_idx', "
-        "'alarm_ns_status_idx', 'alarm_firing_ns_idx')"
+        "'alarm_ns_status_idx', 'alarm_firing_ns_idx', 'alarm_stats_window_idx')"
     )
     report["indexes"] = dict(cursor.fetchall())
 print("REPORT " + json.dumps(report))
@@ -128,5 +128,6 @@ def test_the_scale_indexes_exist_and_are_valid(report: dict) -> None:
         "alarm_region_lower_idx": True,
         "alarm_recovered_idx": True,
         "alarm_search_legacy_idx": True,
+        "alarm_stats_window_idx": True,
         "alarms_alarm_search_text_trgm": True,
     }
