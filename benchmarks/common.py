@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -74,3 +75,17 @@ def floor_verdict(value: float, target: float) -> str:
         return "met"
     share = f"{value / target:.2f}× the target" if target else "n/a"
     return f"MISSED ({share})"
+
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Seeded instance ids look like Tencent's (``ins-`` and 8 lowercase base-36 characters, such as
+# ins-3x8fk2ld): the i-th is i times an odd multiplier not divisible by 3, modulo 36**8 —
+# distinct for every i. Sequential ids (the seed before issue 16's last round, ins-seed0000042)
+# shared ten of their 14 trigrams with every seeded alarm, a worst case for trigram search that
+# real fleets do not have.
+SEEDED_INSTANCE_ID = re.compile(r"^ins-[0-9a-z]{8}$")
+
+
+def seeded_instance_id(i: int) -> str:
+    n = (i * 1_743_541_808_669 + 0x5EED) % 36**8  # the golden ratio of 36**8, odd, not 3k
+    return "ins-" + "".join(_BASE36[n // 36**k % 36] for k in range(7, -1, -1))

@@ -38,6 +38,7 @@ import django
 from alarms.services.search_text import SearchNames, alarm_search_text
 
 from .bulkload import Copier, Progress, execute, gin_indexes_built_after
+from .common import SEEDED_INSTANCE_ID, seeded_instance_id
 
 WINDOW_SECONDS = 90 * 86400
 # (namespace, weight, metrics, event names) — weights are shares of the fleet.
@@ -124,10 +125,15 @@ def _age(k: int) -> int:
     return (A * k + B) % P
 
 
+def _creation_order(row: dict[str, Any]) -> int:
+    dimensions: dict[str, Any] = row["dimensions"]
+    return int(str(dimensions.get("objId", "obj-0")).removeprefix("obj-"))
+
+
 def instance_row(i: int, endpoint_ids: list[int]) -> dict[str, Any]:
     rng = random.Random(i)
     namespace = NS_BY_WEIGHT[rng.randrange(len(NS_BY_WEIGHT))]
-    instance_id = f"ins-seed{i:07d}"
+    instance_id = seeded_instance_id(i)
     kind = namespace.split("/")[-1]
     name = f"{CHINESE_INSTANCES[i // 5 % 5]}-{i}" if i % 5 == 4 else f"{kind}-{i}"
     return {
@@ -223,19 +229,25 @@ def main() -> None:
 
     with transaction.atomic():
         # Top up the fleet and the policies (the i-th object is always the same one).
-        have = Instance.objects.filter(instance_id__startswith="ins-seed").count()
+        seeded = Instance.objects.filter(instance_id__regex=SEEDED_INSTANCE_ID.pattern)
+        have = seeded.count()
         Copier(Instance, now).copy(
             instance_row(i, endpoint_ids) for i in range(have, args.instances)
         )
         have = Policy.objects.filter(key__startswith="policy-seed").count()
         Copier(Policy, now).copy(policy_row(i, endpoint_ids) for i in range(have, args.policies))
 
-    fleet = [
-        {**row, "dimensions_json": json.dumps(row["dimensions"])}
-        for row in Instance.objects.filter(instance_id__startswith="ins-seed")
-        .order_by("instance_id")
-        .values("pk", "endpoint_id", "namespace", "region", "instance_id", "name", "dimensions")
-    ]
+    fleet = sorted(  # the i-th object first, as created (objId is obj-<i>)
+        (
+            {**row, "dimensions_json": json.dumps(row["dimensions"])}
+            for row in Instance.objects.filter(
+                instance_id__regex=SEEDED_INSTANCE_ID.pattern
+            ).values(
+                "pk", "endpoint_id", "namespace", "region", "instance_id", "name", "dimensions"
+            )
+        ),
+        key=_creation_order,
+    )
     policies: dict[str, list[dict[str, Any]]] = {}
     rows = Policy.objects.filter(key__startswith="policy-seed").order_by("key")
     for policy in rows.values("pk", "key", "name", "policy_id"):
