@@ -184,7 +184,7 @@ def test_a_flat_fast_page_with_unchanged_queries_meets_all_three_targets() -> No
     assert row.measure == "Console board / @ 1,000,000"
     assert row.value == "22.0 ms (p95 149.4)"
     assert row.ratio == "large/small 1.10× (best 1.00×), queries 2 → 2"
-    assert row.target == "large/small ≤ 1.3×, p95 ≤ 150 ms, same queries"
+    assert row.target == "large/small ≤ 1.3×, p95 ≤ 150 ms, no more queries"
     assert row.met is True
     assert count_targets([row]) == (3, 3)
 
@@ -203,10 +203,10 @@ def test_each_missed_target_of_a_page_is_named_and_counted() -> None:
 
     assert rows["alarm_page"].met is False
     assert "| ≤ 1.3×" not in text  # the flatness target names its ratio
-    assert "p95 ≤ 150 ms, same queries | MISSED (p95) |" in text
+    assert "p95 ≤ 150 ms, no more queries | MISSED (p95) |" in text
     assert "| large/small 1.35× (best 1.00×), queries 7 → 8 |" in text
-    assert "p95 ≤ 500 ms, same queries | MISSED (flat, queries) |" in text
-    assert rows["api_search"].target == "large/small ≤ 1.3×, same queries"
+    assert "p95 ≤ 500 ms, no more queries | MISSED (flat, queries) |" in text
+    assert rows["api_search"].target == "large/small ≤ 1.3×, no more queries"
     assert "MISSED (flat) |" in text
     # 3 + 3 + 2 targets, of which 2 + 1 + 1 met.
     assert "Targets met: 4 of 8." in text
