@@ -28,8 +28,9 @@ from .process import TRANSIENT_DB_ERRORS, run_claimed
 # No delivery has id 0: ``claim_batch`` then claims only pending deliveries never tried.
 _NO_DELIVERY = 0
 
-# A drain hands over to a fresh task after this long, well inside the task's soft time limit.
-DRAIN_BUDGET_SECONDS = 20.0
+# A drain hands over to a fresh task (queued behind whatever else waits, such as outbound
+# messages: one queue serves every task) after this long, well inside the soft time limit.
+DRAIN_BUDGET_SECONDS = 5.0
 # A message's window is capped: a forged or corrupt one cannot park a worker.
 MAX_SETTLE_SECONDS = 1.0
 # How far the web's and the worker's clocks may disagree before a wake-up is judged stale.
