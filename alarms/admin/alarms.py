@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
@@ -173,6 +174,17 @@ class AlarmAdmin(ScalableAdminMixin, ReadOnlyAdminMixin, AlarmOperationsAdmin):
         return AlarmChangeList
 
     # -- columns and read-only fields --
+
+    def action_checkbox(self, obj: Alarm) -> SafeString:
+        """Django's row checkbox with the markup its CheckboxInput writes, without rendering
+        the widget's template for each of 100 rows (a fifth of the change list's time)."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     @admin.display(description=_("status"))
     def status_display(self, obj: Alarm) -> SafeString:

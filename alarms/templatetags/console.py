@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django import template
+from django.template.defaulttags import CsrfTokenNode
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince
-from django.utils.translation import gettext as _
+
+from alarms.display import time_html
 
 register = template.Library()
 
 
-def zone_label(value: datetime) -> str:
-    """``CST``, ``UTC``; ``+08:00`` where the zone has no abbreviation (zoneinfo gives "+08")."""
-    name = value.tzname() or ""
-    if name and name[0] not in "+-":
-        return name
-    offset = value.strftime("%z")  # "+0800"
-    return f"{offset[:3]}:{offset[3:]}" if offset else "UTC"
-
-
 @register.filter(name="when")
 def when(value: datetime | None, style: str = "") -> SafeString | str:
-    """A ``<time>`` in the active zone with its label and the UTC time as its title.
-
-    ``style`` "age" shows how long ago instead ("3 hours ago"), the zoned time then joins the
-    title. Naive or missing values print nothing rather than a wrong time.
-    """
-    if not isinstance(value, datetime) or timezone.is_naive(value):
-        return ""
-    local = timezone.localtime(value)
-    utc = value.astimezone(UTC)
-    shown = f"{local:%Y-%m-%d %H:%M} {zone_label(local)}"
-    title = f"{utc:%Y-%m-%d %H:%M:%S} UTC"
-    if style == "age":
-        title = f"{shown} · {title}"
-        shown = _("%(age)s ago") % {"age": timesince(value, depth=1)}
-    return format_html('<time datetime="{}" title="{}">{}</time>', utc.isoformat(), title, shown)
+    """``{{ alarm.first_occurred_at|when }}``: a ``<time>`` in the active zone, labelled, UTC
+    on hover; ``|when:"age"`` shows how long ago (alarms.display.time_html)."""
+    return time_html(value, age=style == "age")
 
 
 @register.simple_tag
@@ -71,3 +50,28 @@ def filter_query(filterset: Any) -> str:
     from alarms.console.querystrings import cleaned_filter_query
 
     return cleaned_filter_query(filterset)
+
+
+@register.simple_tag(takes_context=True)
+def board_rows(
+    context: template.Context,
+    alarms: Any,
+    silenced_ids: Any = None,
+    can_acknowledge: Any = False,
+    next_url: Any = "",
+) -> SafeString:
+    """``{% board_rows alarms silenced_ids can_acknowledge next_url %}``: the board table's
+    ``<tr>`` rows (alarms.console.rows). Each acknowledge form carries this page's
+    ``{% csrf_token %}`` and comes back to ``next_url``, else to the page itself."""
+    from alarms.console.rows import render_rows
+
+    if can_acknowledge and not next_url:
+        request = context.get("request")
+        next_url = request.get_full_path() if request is not None else ""
+    return render_rows(
+        alarms or (),
+        silenced_ids=silenced_ids or (),
+        can_acknowledge=bool(can_acknowledge),
+        next_url=str(next_url or ""),
+        csrf_input=CsrfTokenNode().render(context) if can_acknowledge else "",
+    )

@@ -57,7 +57,7 @@ def test_a_stored_delivery_has_every_column_the_model_would_have_given_it(
 
     row = Delivery.objects.get(pk=stored.delivery_id)
     assert not stored.duplicate
-    assert bytes(row.body) == BODY
+    assert row.body is not None and bytes(row.body) == BODY
     assert _columns(row) == _columns(expected)
     assert row.unique_body_sha256 == digest
     assert row.status == DeliveryStatus.PENDING and row.attempts == 0
