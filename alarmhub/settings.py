@@ -283,7 +283,7 @@ ALARMHUB_SWEEP_INTERVAL_SECONDS = _positive_int("ALARMHUB_SWEEP_INTERVAL_SECONDS
 ALARMHUB_PROCESS_BATCH_SIZE = _positive_int("ALARMHUB_PROCESS_BATCH_SIZE", 100)
 # A web process publishes one task per this many ms at most; that task's drain claims the
 # deliveries stored meanwhile (alarms/pipeline/wakeups.py). 0: one task per delivery.
-ALARMHUB_WAKEUP_COALESCE_MS = _get("ALARMHUB_WAKEUP_COALESCE_MS", int, 25)
+ALARMHUB_WAKEUP_COALESCE_MS = _get("ALARMHUB_WAKEUP_COALESCE_MS", int, 50)
 if not 0 <= ALARMHUB_WAKEUP_COALESCE_MS <= 1000:
     raise ImproperlyConfigured("Environment variable ALARMHUB_WAKEUP_COALESCE_MS must be 0–1000")
 ALARMHUB_FLAPPING_EPISODES = _positive_int("ALARMHUB_FLAPPING_EPISODES", 4)
