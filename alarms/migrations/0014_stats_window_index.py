@@ -15,23 +15,7 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
-
-class AddIndexConcurrentlyOnPostgres(migrations.AddIndex):
-    """AddIndex, built CONCURRENTLY on PostgreSQL (as in 0013_scale_indexes)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, self.index, concurrently=True)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index, concurrently=True)
+from ._concurrent import AddIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
