@@ -218,6 +218,38 @@ def callback_web(
     return _session_callback_web
 
 
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+
+
+@pytest.fixture
+def shipped_web(
+    callback_env: dict[str, str],
+    postgres: PostgresServer,
+    redis_server: RedisServer,
+    integration_log_dir: Path,
+) -> Iterator[Callable[..., WebServer]]:
+    """Start gunicorn the documented way, ``-c deploy/gunicorn.conf.py`` (gevent workers, a
+    psycopg pool each): ``shipped_web(workers=2, name="configured-web")``; stopped afterwards."""
+    started: list[WebServer] = []
+
+    def start(*, workers: int = 2, name: str = "configured-web") -> WebServer:
+        server = WebServer(
+            callback_env,
+            workers=workers,
+            log_dir=integration_log_dir / name,
+            extra_args=["-c", str(GUNICORN_CONF)],
+        )
+        started.append(server)
+        server.start()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.close()
+
+
 @pytest.fixture(scope="session")
 def session_worker(
     callback_env: dict[str, str], integration_log_dir: Path

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -18,10 +17,8 @@ from tests.integration.conftest import (
     tencent_metric_body,
     wait_deliveries_settled,
 )
-from tests.support.services import CeleryWorker, PostgresServer, RedisServer, WebServer, psql
+from tests.support.services import CeleryWorker, PostgresServer, WebServer, psql
 from tests.support.slow_clients import SlowClients
-
-GUNICORN_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
 
 
 def _body(session: str) -> bytes:
@@ -134,24 +131,9 @@ CALLBACKS = 60
 
 
 @pytest.fixture
-def configured_web(
-    callback_env: dict[str, str],
-    postgres: PostgresServer,
-    redis_server: RedisServer,
-    integration_log_dir: Path,
-) -> Iterator[WebServer]:
+def configured_web(shipped_web: Callable[..., WebServer]) -> WebServer:
     """gunicorn started the documented way, ``-c deploy/gunicorn.conf.py`` (2 gevent workers)."""
-    server = WebServer(
-        callback_env,
-        workers=2,
-        log_dir=integration_log_dir / "configured-web",
-        extra_args=["-c", str(GUNICORN_CONF)],
-    )
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    return shipped_web(workers=2)
 
 
 def test_fifty_slow_clients_do_not_delay_real_callbacks(

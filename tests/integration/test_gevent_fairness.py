@@ -6,35 +6,11 @@ of the access log, never through timings."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
+from tests.support.services import WebServer, wait_until
 
-from tests.support.services import PostgresServer, RedisServer, WebServer, wait_until
-
-GUNICORN_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
 PIPELINED = 200
-
-
-@pytest.fixture
-def one_gevent_worker(
-    callback_env: dict[str, str],
-    postgres: PostgresServer,
-    redis_server: RedisServer,
-    integration_log_dir: Path,
-) -> Iterator[WebServer]:
-    server = WebServer(
-        callback_env,
-        workers=1,
-        log_dir=integration_log_dir / "fairness-web",
-        extra_args=["-c", str(GUNICORN_CONF)],
-    )
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
 
 
 def _request(agent: str) -> bytes:
@@ -47,8 +23,9 @@ def _served(log: str, marker: str) -> list[int]:
 
 
 def test_a_pipelining_client_does_not_starve_another_connection(
-    one_gevent_worker: WebServer,
+    shipped_web: Callable[..., WebServer],
 ) -> None:
+    one_gevent_worker = shipped_web(workers=1, name="fairness-web")
     mark = len(one_gevent_worker.log_text())
     address = ("127.0.0.1", one_gevent_worker.port)
     with socket.create_connection(address) as busy, socket.create_connection(address) as other:
