@@ -1,4 +1,4 @@
-"""Index operations built CONCURRENTLY on PostgreSQL, shared by migrations 0013 and 0014.
+"""Index operations built CONCURRENTLY on PostgreSQL, shared by migrations 0013, 0014 and 0015.
 
 django.contrib.postgres's AddIndexConcurrently runs on PostgreSQL only; these run a plain
 CREATE/DROP INDEX elsewhere (SQLite). A migration using them sets ``atomic = False``. The

@@ -11,8 +11,13 @@ from .endpoints import CallbackEndpoint
 class Policy(models.Model):
     """A Tencent alarm policy, as seen in callbacks."""
 
+    # No index of its own: policy_unique_key starts with endpoint.
     endpoint = models.ForeignKey(
-        CallbackEndpoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("endpoint")
+        CallbackEndpoint,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("endpoint"),
+        db_index=False,
     )
     # policyId, or "name:<policyName>" for payloads (real events) that carry no id.
     key = models.CharField(max_length=300, editable=False)
@@ -40,8 +45,13 @@ class Policy(models.Model):
 class Instance(models.Model):
     """A monitored object (CVM instance, database, load balancer, ...)."""
 
+    # No index of its own: instance_unique_identity starts with endpoint.
     endpoint = models.ForeignKey(
-        CallbackEndpoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("endpoint")
+        CallbackEndpoint,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("endpoint"),
+        db_index=False,
     )
     namespace = models.CharField(_("namespace"), max_length=100, blank=True)
     region = models.CharField(_("region"), max_length=50, blank=True)

@@ -13,11 +13,15 @@ from .endpoints import CallbackEndpoint
 class Delivery(models.Model):
     """One HTTP request as received on a callback URL. Never deleted by processing."""
 
+    # The indexes of this table are paid by every callback: the endpoint has none of its own
+    # (delivery_unique_body_per_endpoint starts with it), sessionId one exact-match index
+    # (no LIKE pattern index: nothing searches it by prefix), duplicate_of a partial one.
     endpoint = models.ForeignKey(
         CallbackEndpoint,
         on_delete=models.PROTECT,
         related_name="deliveries",
         verbose_name=_("endpoint"),
+        db_index=False,
     )
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
@@ -28,7 +32,7 @@ class Delivery(models.Model):
     # Set only on the first delivery of a body; the unique constraint below makes a racing
     # byte-identical re-send fail its INSERT, and the view then records it as a duplicate.
     unique_body_sha256 = models.CharField(max_length=64, null=True, editable=False)  # noqa: DJ001 (NULLs never collide)
-    session_id = models.CharField(_("sessionId"), max_length=200, blank=True, db_index=True)
+    session_id = models.CharField(_("sessionId"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -43,6 +47,7 @@ class Delivery(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("duplicate of"),
+        db_index=False,
     )
     # The alarms a delivery touched are those whose timeline names it (AlarmEvent.delivery):
     # one body may carry several alarms (an Alertmanager group).
@@ -66,6 +71,14 @@ class Delivery(models.Model):
             # Admin changelist: newest first, filtered by status / endpoint.
             models.Index(fields=["-received_at", "-id"], name="delivery_recent_idx"),
             models.Index(fields=["status", "-received_at"], name="delivery_status_idx"),
+            # Exact sessionId look-ups (admin search, the API's session_id filter).
+            models.Index(fields=["session_id"], name="delivery_session_idx"),
+            # The duplicates of a delivery (claims, SET_NULL when one is deleted): few rows.
+            models.Index(
+                fields=["duplicate_of"],
+                name="delivery_duplicate_of_idx",
+                condition=Q(duplicate_of__isnull=False),
+            ),
             # Retention pruning: old bodies still present.
             models.Index(
                 fields=["received_at"], name="delivery_prune_idx", condition=Q(body__isnull=False)

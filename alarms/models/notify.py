@@ -64,8 +64,13 @@ class OutboundMessage(models.Model):
     """One message for one channel: written in the same transaction as the alarm event that
     causes it, sent by a worker after commit, retried with backoff (the outbox pattern)."""
 
+    # No index of its own: outbound_channel_idx starts with channel.
     channel = models.ForeignKey(
-        Channel, on_delete=models.CASCADE, related_name="messages", verbose_name=_("channel")
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("channel"),
+        db_index=False,
     )
     alarm = models.ForeignKey(
         Alarm,

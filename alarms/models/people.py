@@ -33,11 +33,13 @@ class SavedView(models.Model):
     """A named board filter (its query string), personal or shared with everyone."""
 
     name = models.CharField(_("name"), max_length=100)
+    # No index of its own: savedview_unique_name starts with owner.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="alarmhub_saved_views",
         verbose_name=_("owner"),
+        db_index=False,
     )
     query = models.CharField(_("query"), max_length=2000, blank=True)
     shared = models.BooleanField(_("shared"), default=False)
