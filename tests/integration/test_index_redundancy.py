@@ -10,6 +10,8 @@ redundant.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from tests.support.services import PostgresServer, psql
 
 # Key columns, operator classes, INCLUDE columns and predicate of every index of the app's tables.
@@ -28,35 +30,42 @@ WHERE n.nspname = 'public' AND t.relname LIKE 'alarms\\_%'
 """
 
 
+class IndexInfo(NamedTuple):
+    table: str
+    name: str
+    enforces: bool  # unique or primary key
+    keys: list[str]
+    classes: list[str]
+    predicate: str
+    expressions: bool
+    included: list[str]
+
+
+def serves(other: IndexInfo, index: IndexInfo) -> bool:
+    """Whether ``other`` answers every look-up ``index`` answers, over the same rows."""
+    n = len(index.keys)
+    return (
+        other.table == index.table
+        and other.name != index.name
+        and other.keys[:n] == index.keys
+        and other.classes[:n] == index.classes
+        and other.predicate == index.predicate  # a partial index is kept for its size
+        # A covering index is served only by one that has its INCLUDE columns too.
+        and set(index.included) <= set(other.keys) | set(other.included)
+    )
+
+
 def redundant_indexes(url: str) -> list[str]:
-    rows = psql(url, INDEXES)
+    indexes = [IndexInfo(*row) for row in psql(url, INDEXES)]
     found = []
-    for table, name, enforces, keys, classes, predicate, expressions, included in rows:
-        if enforces or expressions:
+    for index in indexes:
+        if index.enforces or index.expressions:
             continue
-        for (
-            other_table,
-            other,
-            _,
-            other_keys,
-            other_classes,
-            other_predicate,
-            _,
-            other_included,
-        ) in rows:
-            same_rows = other_predicate == predicate  # a partial index is kept for its size
-            twin = other_keys == keys and other_classes == classes and same_rows
-            if (
-                other_table == table
-                and other != name
-                and other_keys[: len(keys)] == keys
-                and other_classes[: len(keys)] == classes
-                and same_rows
-                # A covering index is served only by one that has its INCLUDE columns too.
-                and set(included) <= set(other_keys) | set(other_included)
-                and not (twin and other > name)  # of two identical indexes, name one
-            ):
-                found.append(f"{table}.{name} (served by {other})")
+        for other in indexes:
+            # Of two identical indexes, name one.
+            twin = serves(index, other)
+            if serves(other, index) and not (twin and other.name > index.name):
+                found.append(f"{index.table}.{index.name} (served by {other.name})")
                 break
     return sorted(found)
 
