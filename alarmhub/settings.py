@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from alarmhub import headers
+from alarmhub.beat import beat_schedule
 from alarmhub.cache import cache_settings
 from alarmhub.logging_config import logging_config
 
@@ -295,6 +295,10 @@ ALARMHUB_RECENTLY_RECOVERED_SECONDS = _positive_int("ALARMHUB_RECENTLY_RECOVERED
 ALARMHUB_DEFAULT_TIMEZONE = env.str("ALARMHUB_DEFAULT_TIMEZONE", default="Asia/Shanghai")
 # Most rows one alarm export returns (the response says when it was cut).
 ALARMHUB_EXPORT_MAX_ROWS = _positive_int("ALARMHUB_EXPORT_MAX_ROWS", 100_000)
+# Statistics (PostgreSQL): a window with more alarms than this reads its lists and percentiles
+# from a uniform sample of about ALARMHUB_STATS_SAMPLE alarms; counts and means stay exact.
+ALARMHUB_STATS_EXACT_UP_TO = _positive_int("ALARMHUB_STATS_EXACT_UP_TO", 10_000)
+ALARMHUB_STATS_SAMPLE = _positive_int("ALARMHUB_STATS_SAMPLE", 2_000)
 # Bearer token for GET /metrics; unset, /metrics answers loopback clients only.
 ALARMHUB_METRICS_TOKEN = env.str("ALARMHUB_METRICS_TOKEN", default="")
 # Where operators open AlarmHub: outbound messages link to alarm pages under it.
@@ -354,31 +358,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # PostgreSQL connection per delivery. Reuse it instead; a signal handler in alarms/tasks.py checks
 # it around each task (CONN_HEALTH_CHECKS, CONN_MAX_AGE) so a database restart is survived.
 CELERY_DB_REUSE_MAX = 1000
-CELERY_BEAT_SCHEDULE = {
-    "requeue-stranded-deliveries": {
-        "task": "alarms.tasks.requeue_stranded_deliveries",
-        "schedule": timedelta(seconds=ALARMHUB_SWEEP_INTERVAL_SECONDS),
-    },
-    # Retention: bodies, deliveries, outbound messages (and alarms when configured), nightly.
-    "apply-retention": {
-        "task": "alarms.tasks.prune_old_deliveries",
-        "schedule": crontab(hour=3, minute=17),
-    },
-    # Outbox: re-publish messages whose queue message was lost; stuck claims handed back.
-    "requeue-outbound-messages": {
-        "task": "alarms.tasks.requeue_outbound_messages",
-        "schedule": timedelta(seconds=ALARMHUB_SWEEP_INTERVAL_SECONDS),
-    },
-    "escalate-unacknowledged-alarms": {
-        "task": "alarms.tasks.escalate_unacknowledged_alarms",
-        "schedule": timedelta(minutes=1),
-    },
-    # Acknowledgement expiry rules (alarms.services.ack_expiry).
-    "expire-acknowledgements": {
-        "task": "alarms.tasks.expire_acknowledgements",
-        "schedule": timedelta(minutes=1),
-    },
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_seconds=ALARMHUB_SWEEP_INTERVAL_SECONDS)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

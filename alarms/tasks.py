@@ -147,6 +147,13 @@ def expire_acknowledgements() -> int:
     return expire_acknowledgements()
 
 
+@shared_task(name="alarms.tasks.rebuild_stats_rollups")
+def rebuild_stats_rollups() -> int:
+    from .services.stats_rollup import rebuild_marked_hours
+
+    return rebuild_marked_hours()
+
+
 def enqueue_delivery(delivery_id: int) -> bool:
     """Publish the processing task; a broker failure is logged, never raised.
 

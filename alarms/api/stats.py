@@ -104,6 +104,11 @@ class BucketSerializer(serializers.Serializer):
     recovered = serializers.IntegerField(help_text="Alarms that recovered in the bucket.")
 
 
+class SampleSerializer(serializers.Serializer):
+    alarms = serializers.IntegerField(help_text="Alarms in the sample.")
+    of = serializers.IntegerField(help_text="Alarms in the window.")
+
+
 class StatsSerializer(serializers.Serializer):
     window = WindowSerializer()
     alarms = serializers.IntegerField()
@@ -119,6 +124,13 @@ class StatsSerializer(serializers.Serializer):
     noisiest_instances = InstanceStatsSerializer(many=True)
     flapping = FlappingSerializer(many=True)
     over_time = BucketSerializer(many=True)
+    sample = SampleSerializer(
+        allow_null=True,
+        help_text="null: every figure is exact. Else the window's alarms exceed "
+        "ALARMHUB_STATS_EXACT_UP_TO and the percentiles and the policy, instance and flapping "
+        "lists are estimated from a uniform sample of `alarms` of them (counts scaled to the "
+        "window); the totals, means, by_namespace and over_time stay exact.",
+    )
 
 
 STATS_DESCRIPTION = """\
@@ -131,6 +143,9 @@ MTTR: mean of recovery − first occurrence over alarms with a recovery time (fi
 ones have none). Medians and p90s beside them. Lists are sorted by `alarms` descending, at most 20
 rows. `flapping`: identities (fingerprints) with an alarm flagged flapping, or with at least two
 matching alarms. `over_time`: UTC buckets, hourly for windows up to two days, daily beyond.
+A window of more than ALARMHUB_STATS_EXACT_UP_TO alarms (PostgreSQL, filtered by time,
+namespace and status only) estimates the percentiles and those three lists from a sample:
+see `sample`.
 """
 
 
@@ -166,5 +181,5 @@ class StatsView(GenericAPIView):
             after=cleaned["first_occurred_after"],
             before=cleaned.get("first_occurred_before") or self.now,
         )
-        stats = alarm_stats(filterset.qs, window=window)
+        stats = alarm_stats(filterset.qs, window=window, filters=cleaned)
         return Response(StatsSerializer(stats).data)

@@ -217,7 +217,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             after=cleaned["first_occurred_after"],
             before=cleaned.get("first_occurred_before") or now,
         )
-        stats = alarm_stats(filterset.qs, window=window)
+        stats = alarm_stats(filterset.qs, window=window, filters=cleaned)
         # The board gets the same filter and the same window, in absolute (UTC) times.
         pairs = filter_pairs(cleaned)
         context.update(

@@ -13,6 +13,7 @@ from .endpoints import CallbackEndpoint
 from .notify import AckExpiryRule, Channel, OutboundAttempt, OutboundMessage, Silence
 from .ops import Heartbeat, PruneTally
 from .people import ApiToken, AuditEntry, SavedView, UserPreference
+from .stats import StatsDirtyHour, StatsHour, StatsRecovery
 
 __all__ = [
     "AckExpiryRule",
@@ -32,5 +33,8 @@ __all__ = [
     "PruneTally",
     "SavedView",
     "Silence",
+    "StatsDirtyHour",
+    "StatsHour",
+    "StatsRecovery",
     "UserPreference",
 ]

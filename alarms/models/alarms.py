@@ -13,6 +13,7 @@ from ..services.search_text import SEARCH_TEXT_MARK
 from .catalogue import Instance, Policy
 from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
+from .stats import SAMPLE_BUCKET
 
 
 class Alarm(models.Model):
@@ -150,6 +151,26 @@ class Alarm(models.Model):
             models.Index(
                 fields=["first_occurred_at"],
                 name="alarm_stats_window_idx",
+                include=[
+                    "id",
+                    "namespace",
+                    "status",
+                    "policy",
+                    "instance",
+                    "fingerprint",
+                    "flapping",
+                    "notification_count",
+                    "recovered_at",
+                    "acknowledged_at",
+                    "first_acknowledged_at",
+                ],
+            ),
+            # The statistics' sample of a long window (selectors.stats_rollup).
+            # The same columns as the window's index, so the sample too is an index-only scan.
+            models.Index(
+                SAMPLE_BUCKET,
+                F("first_occurred_at"),
+                name="alarm_sample_idx",
                 include=[
                     "id",
                     "namespace",

@@ -22,7 +22,6 @@ Definitions:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +44,16 @@ from django.db.models.functions import TruncDay, TruncHour
 
 from ..choices import AlarmStatus
 from ..models import Alarm
+from .stats_orm import PercentileCont, _offset_percentile, _seconds
 from .stats_postgres import window_aggregates
+from .stats_rollup import (
+    RollupFilter,
+    exact_up_to,
+    rollup_filter,
+    sampled,
+    scale_lists,
+    window_sums,
+)
 
 TOP_ROWS = 20
 # Fingerprints with at least this many matching alarms count as flapping (see module docstring).
@@ -60,17 +68,6 @@ TTA = ExpressionWrapper(F("first_acknowledged_at") - F("first_occurred_at"), Dur
 TTR = ExpressionWrapper(F("recovered_at") - F("first_occurred_at"), DurationField())
 ACKED = Q(first_acknowledged_at__isnull=False)
 RECOVERED = Q(recovered_at__isnull=False)
-
-
-class PercentileCont(Aggregate):
-    """PostgreSQL's ``percentile_cont(f) WITHIN GROUP (ORDER BY expr)`` (works on intervals)."""
-
-    function = "percentile_cont"
-    name = "PercentileCont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 @dataclass(frozen=True)
@@ -96,15 +93,8 @@ class AlarmStats:
     noisiest_instances: list[dict[str, Any]] = field(default_factory=list)
     flapping: list[dict[str, Any]] = field(default_factory=list)
     over_time: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _seconds(value: timedelta | float | None) -> float | None:
-    """An aggregated duration as seconds (SQLite may hand back microseconds as a number)."""
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        return round(value.total_seconds(), 3)
-    return round(float(value) / 1_000_000, 3)
+    # Set when the lists and percentiles are estimated from a sample: {"alarms": n, "of": N}.
+    sample: dict[str, int] | None = None
 
 
 def _means() -> dict[str, Aggregate]:
@@ -116,30 +106,6 @@ def _means() -> dict[str, Aggregate]:
 
 def _is_postgres(queryset: QuerySet[Alarm]) -> bool:
     return connections[queryset.db].vendor == "postgresql"
-
-
-def _offset_percentile(
-    queryset: QuerySet[Alarm], expression: Any, condition: Q, count: int, fraction: float
-) -> float | None:
-    """``percentile_cont`` for databases without it: one query reading two sorted values.
-
-    The database sorts; at most two values cross the wire whatever the row count.
-    """
-    if count == 0:
-        return None
-    position = fraction * (count - 1)
-    low = math.floor(position)
-    values = [
-        _seconds(v)
-        for v in queryset.filter(condition)
-        .annotate(_d=expression)
-        .order_by("_d")
-        .values_list("_d", flat=True)[low : low + 2]
-    ]
-    if not values or values[0] is None:
-        return None
-    high = values[1] if len(values) > 1 and values[1] is not None else values[0]
-    return round(values[0] + (high - values[0]) * (position - low), 3)
 
 
 def _totals(queryset: QuerySet[Alarm]) -> dict[str, Any]:
@@ -336,13 +302,23 @@ def _fill_buckets(
     ]
 
 
-def alarm_stats(queryset: QuerySet[Alarm], *, window: Window) -> AlarmStats:
+def alarm_stats(
+    queryset: QuerySet[Alarm], *, window: Window, filters: dict[str, Any] | None = None
+) -> AlarmStats:
     """Statistics of ``queryset`` (already filtered, window included) for ``window``.
 
-    One query on PostgreSQL (``stats_postgres``); on other databases seven, and four more read
-    the medians and p90s (skipped when there is nothing to measure).
+    ``filters``: the FilterSet's cleaned data, which tells whether the roll-ups can answer
+    (``stats_rollup``). On PostgreSQL two queries when they can (the roll-ups' sums, then the
+    exact statement or a sample's), else one (``stats_postgres``); on other databases seven,
+    and four more read the medians and p90s (skipped when there is nothing to measure).
     """
     if _is_postgres(queryset):
+        chosen = rollup_filter(filters)
+        if chosen is not None:
+            open_ended = not (filters or {}).get("first_occurred_before")
+            estimated = _rollup_stats(queryset, window, chosen, open_ended=open_ended)
+            if estimated is not None:
+                return estimated
         return _postgres_stats(queryset, window)
     return _orm_stats(queryset, window)
 
@@ -388,3 +364,49 @@ def _postgres_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
     for key in ("first_at", "last_at", "last_recovered_at"):
         del totals[key]
     return AlarmStats(window=window, bucket=bucket, over_time=over_time, **totals, **parts)
+
+
+def _rollup_stats(
+    queryset: QuerySet[Alarm], window: Window, chosen: RollupFilter, *, open_ended: bool
+) -> AlarmStats | None:
+    """Exact sums from the roll-ups and lists from a sample, for a window with more alarms than
+    ``exact_up_to()``; None for any other (the caller reads it exactly)."""
+    hourly = window.before - window.after <= HOURLY_UP_TO
+    sums = window_sums(
+        chosen,
+        after=window.after,
+        before=window.before,
+        open_ended=open_ended,
+        hourly=hourly,
+        top=TOP_ROWS,
+        using=queryset.db,
+    )
+    if sums is None or sums["totals"]["alarms"] <= exact_up_to():
+        return None
+    totals = sums.pop("totals")
+    parts = window_aggregates(
+        sampled(queryset, totals["alarms"]),
+        before=window.before,
+        hourly=hourly,
+        top=TOP_ROWS,
+        repeats=REPEAT_THRESHOLD,
+        fractions=PERCENTILES,
+    )
+    sample = parts.pop("totals")
+    scale_lists(parts, totals["alarms"] / sample["alarms"] if sample["alarms"] else 0.0)
+    bucket, over_time = _fill_buckets(window, hourly, totals, sums["triggered"], sums["recovered"])
+    for key in ("first_at", "last_at", "last_recovered_at"):
+        del totals[key]
+    return AlarmStats(
+        window=window,
+        **totals,
+        mtta_percentiles=sample["mtta_percentiles"],
+        mttr_percentiles=sample["mttr_percentiles"],
+        bucket=bucket,
+        by_namespace=sums["by_namespace"],
+        by_policy=parts["by_policy"],
+        noisiest_instances=parts["noisiest_instances"],
+        flapping=parts["flapping"],
+        over_time=over_time,
+        sample={"alarms": sample["alarms"], "of": totals["alarms"]},
+    )

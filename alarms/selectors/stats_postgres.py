@@ -178,7 +178,7 @@ def _moment(value: str | None) -> datetime | None:
 
 
 def _shown(value: Any, key: str) -> Any:
-    """Durations in seconds to the millisecond, as ``stats._seconds`` rounds the ORM's."""
+    """Durations in seconds to the millisecond, as ``stats_orm._seconds`` rounds the ORM's."""
     if key.endswith("_seconds") or key in ("median", "p90"):
         return None if value is None else round(float(value), 3)
     return value

@@ -1,0 +1,102 @@
+"""Hourly roll-ups of the alarms for the statistics (issue 16; ``selectors.stats_rollup``).
+
+On PostgreSQL the statistics add these up instead of reading every alarm of a long window.
+They are derived data: a trigger on the alarm table marks each hour (of ``first_occurred_at``,
+UTC) whose alarms an INSERT, UPDATE or DELETE changed, a beat task rebuilds marked hours from
+the alarms (``services.stats_rollup``), and the statistics read a marked hour from the alarms
+themselves until then, so the answer is exact at every moment. Elsewhere (SQLite) nothing
+maintains or reads them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F
+from django.db.models.functions import Mod
+
+from ..choices import AlarmStatus
+
+# Every alarm falls in one of SAMPLE_BUCKETS buckets by its id; the buckets below k hold
+# k/SAMPLE_BUCKETS of any stretch of ids, spread across it (an odd multiplier permutes the
+# residues), so a few buckets are a uniform sample of a window's alarms. An index on
+# (bucket, first_occurred_at) reads that sample without reading the rest of the window.
+SAMPLE_BUCKETS = 1024
+SAMPLE_BUCKET = Mod(F("id") * 40503, SAMPLE_BUCKETS, output_field=models.BigIntegerField())
+
+
+class StatsHour(models.Model):
+    """The alarms that started in one UTC hour, with one namespace and status: their counts and
+    the sums of their times to acknowledge and to recover (in microseconds, exact)."""
+
+    hour = models.DateTimeField()
+    namespace = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=AlarmStatus.choices)
+    alarms = models.PositiveIntegerField()
+    acknowledged = models.PositiveIntegerField()  # acknowledged now
+    acked_once = models.PositiveIntegerField()  # first_acknowledged_at set
+    tta_microseconds = models.BigIntegerField()
+    recovered = models.PositiveIntegerField()  # recovered_at set
+    ttr_microseconds = models.BigIntegerField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # With every other column: the statistics read the rows by an index-only scan.
+            models.UniqueConstraint(
+                fields=["hour", "namespace", "status"],
+                name="statshour_unique_key",
+                include=[
+                    "alarms",
+                    "acknowledged",
+                    "acked_once",
+                    "tta_microseconds",
+                    "recovered",
+                    "ttr_microseconds",
+                    "first_at",
+                    "last_at",
+                ],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour.isoformat()} {self.namespace} {self.status}: {self.alarms}"
+
+
+class StatsRecovery(models.Model):
+    """Of the alarms that started in one hour with one namespace and status, how many recovered
+    in each UTC hour, and in each UTC day (``daily``): the ``recovered`` series of ``over_time``,
+    whose buckets are hours for short windows and days for long ones. A long window reads the
+    daily rows only, a fraction of the hourly ones."""
+
+    daily = models.BooleanField()
+    hour = models.DateTimeField()
+    namespace = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=AlarmStatus.choices)
+    recovered_hour = models.DateTimeField()  # the start of the day when ``daily``
+    alarms = models.PositiveIntegerField()
+    first_recovered_at = models.DateTimeField()
+    last_recovered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["daily", "hour", "namespace", "status", "recovered_hour"],
+                name="statsrecovery_unique_key",
+                include=["alarms", "first_recovered_at", "last_recovered_at"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour.isoformat()} → {self.recovered_hour.isoformat()}: {self.alarms}"
+
+
+class StatsDirtyHour(models.Model):
+    """An hour whose alarms changed since its roll-up was built: one row per writing statement
+    (plain inserts, so concurrent writers never wait on each other here)."""
+
+    id = models.BigAutoField(primary_key=True)
+    hour = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.hour.isoformat()
