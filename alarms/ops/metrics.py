@@ -11,7 +11,7 @@ per-status tally of what it deleted for this query to add back; until then alert
 ``alarmhub_outbound_messages_total`` is counted the same way, from the outbox table, by each
 message's current status: its ``pending`` and ``sending`` results also fall as messages move on.
 
-Five queries per scrape, however many rows (a web test pins that). The one exception to "from the
+Six queries per scrape, however many rows (a web test pins that). The one exception to "from the
 database": ``alarmhub_callbacks_rejected_total`` counts callbacks that were refused precisely so
 that nothing is stored, so it comes from a cache counter (``alarms.ops.counters``).
 """
@@ -37,6 +37,7 @@ from ..selectors.pipeline import (
     pruned_rows_by_table,
     unfinished_deliveries,
 )
+from ..selectors.stats_rollup import hours_awaiting_rollup
 from .counters import rejected_callbacks
 
 
@@ -55,6 +56,13 @@ class AlarmHubCollector(Collector):
         yield self._last_sweep()
         yield self._callbacks_rejected()
         yield self._pruned_rows()
+        yield GaugeMetricFamily(
+            "alarmhub_stats_hours_awaiting_rollup",
+            "Past hours whose alarms changed since the statistics' roll-ups were built (beat "
+            "rebuilds them every sweep interval; meanwhile the statistics read them from the "
+            "alarms, exactly but slower). Growing: beat or its task is failing. 0 off PostgreSQL.",
+            value=hours_awaiting_rollup(now),
+        )
 
     def _deliveries_total(self) -> Metric:
         counts = delivery_counts_by_status()

@@ -29,7 +29,7 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from ..choices import AlarmStatus
-from ..models import Alarm
+from ..models import Alarm, StatsDirtyHour
 from ..models.stats import SAMPLE_BUCKET, SAMPLE_BUCKETS
 from .stats_postgres import _moment
 
@@ -215,6 +215,12 @@ def window_sums(
     for key in ("triggered", "recovered"):
         parts[key] = {_moment(row["start"]): int(row["n"]) for row in parts[key]}
     return parts
+
+
+def hours_awaiting_rollup(now: datetime) -> int:
+    """Marked hours before the current one (the current hour is always read from the alarms)."""
+    before = _floor_hour(now)
+    return StatsDirtyHour.objects.filter(hour__lt=before).values("hour").distinct().count()
 
 
 def exact_up_to() -> int:

@@ -119,6 +119,7 @@ def test_metrics_on_an_empty_database_declare_every_family(client: Client, db: N
     assert families["alarmhub_oldest_pending_delivery_seconds"] == {(): 0}
     assert families["alarmhub_alarms_firing"] == {}
     assert families["alarmhub_last_sweep_timestamp_seconds"] == {(): 0}
+    assert families["alarmhub_stats_hours_awaiting_rollup"] == {(): 0}
     # No outbound messages exist yet: the family is declared, with no samples.
     assert families["alarmhub_outbound_messages"] == {}
     assert "# TYPE alarmhub_outbound_messages_total counter" in text
@@ -192,7 +193,7 @@ def test_metrics_cost_the_same_queries_however_many_rows(
     with CaptureQueriesContext(connection) as many:
         scrape(client)
 
-    assert len(few) == len(many) == 6, [q["sql"] for q in many.captured_queries]
+    assert len(few) == len(many) == 7, [q["sql"] for q in many.captured_queries]
 
 
 def test_pruned_rows_are_counted_per_table_across_runs(client: Client, db: None) -> None:
