@@ -15,6 +15,22 @@ from .deliveries import Delivery
 from .endpoints import CallbackEndpoint
 from .stats import SAMPLE_BUCKET
 
+# The columns besides first_occurred_at that the statistics' statement reads
+# (selectors.stats_postgres.COLUMNS): the window's and the sample's indexes include them all.
+STATS_COLUMNS = [
+    "id",
+    "namespace",
+    "status",
+    "policy",
+    "instance",
+    "fingerprint",
+    "flapping",
+    "notification_count",
+    "recovered_at",
+    "acknowledged_at",
+    "first_acknowledged_at",
+]
+
 
 class Alarm(models.Model):
     """One alarm lifecycle: a trigger, its repeats and its recovery (DESIGN §3)."""
@@ -151,19 +167,7 @@ class Alarm(models.Model):
             models.Index(
                 fields=["first_occurred_at"],
                 name="alarm_stats_window_idx",
-                include=[
-                    "id",
-                    "namespace",
-                    "status",
-                    "policy",
-                    "instance",
-                    "fingerprint",
-                    "flapping",
-                    "notification_count",
-                    "recovered_at",
-                    "acknowledged_at",
-                    "first_acknowledged_at",
-                ],
+                include=STATS_COLUMNS,
             ),
             # The statistics' sample of a long window (selectors.stats_rollup).
             # The same columns as the window's index, so the sample too is an index-only scan.
@@ -171,19 +175,7 @@ class Alarm(models.Model):
                 SAMPLE_BUCKET,
                 F("first_occurred_at"),
                 name="alarm_sample_idx",
-                include=[
-                    "id",
-                    "namespace",
-                    "status",
-                    "policy",
-                    "instance",
-                    "fingerprint",
-                    "flapping",
-                    "notification_count",
-                    "recovered_at",
-                    "acknowledged_at",
-                    "first_acknowledged_at",
-                ],
+                include=STATS_COLUMNS,
             ),
             # Rows in the old search-text format, which search finds through the joined tables
             # (selectors.search_alarms): empty once every row has the full format.

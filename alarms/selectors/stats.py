@@ -346,10 +346,8 @@ def _orm_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
     )
 
 
-def _postgres_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
-    """``alarm_stats`` from the one statement of ``stats_postgres`` (the same numbers)."""
-    hourly = window.before - window.after <= HOURLY_UP_TO
-    parts = window_aggregates(
+def _one_statement(queryset: QuerySet[Alarm], window: Window, hourly: bool) -> dict[str, Any]:
+    return window_aggregates(
         queryset,
         before=window.before,
         hourly=hourly,
@@ -357,6 +355,12 @@ def _postgres_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
         repeats=REPEAT_THRESHOLD,
         fractions=PERCENTILES,
     )
+
+
+def _postgres_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
+    """``alarm_stats`` from the one statement of ``stats_postgres`` (the same numbers)."""
+    hourly = window.before - window.after <= HOURLY_UP_TO
+    parts = _one_statement(queryset, window, hourly)
     totals = parts.pop("totals")
     bucket, over_time = _fill_buckets(
         window, hourly, totals, parts.pop("triggered"), parts.pop("recovered")
@@ -384,14 +388,7 @@ def _rollup_stats(
     if sums is None or sums["totals"]["alarms"] <= exact_up_to():
         return None
     totals = sums.pop("totals")
-    parts = window_aggregates(
-        sampled(queryset, totals["alarms"]),
-        before=window.before,
-        hourly=hourly,
-        top=TOP_ROWS,
-        repeats=REPEAT_THRESHOLD,
-        fractions=PERCENTILES,
-    )
+    parts = _one_statement(sampled(queryset, totals["alarms"]), window, hourly)
     sample = parts.pop("totals")
     scale_lists(parts, totals["alarms"] / sample["alarms"] if sample["alarms"] else 0.0)
     bucket, over_time = _fill_buckets(window, hourly, totals, sums["triggered"], sums["recovered"])

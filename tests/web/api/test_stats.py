@@ -115,6 +115,7 @@ def test_totals_and_means_match_the_hand_computed_fixture(
     assert stats["mttr_seconds"] == (1800 + 3600 + 7200) / 3
     assert stats["mtta_percentiles"] == {"median": 600, "p90": 840}  # 600 + 0.8 * 300
     assert stats["mttr_percentiles"] == {"median": 3600, "p90": 6480}  # 3600 + 0.8 * 3600
+    assert stats["sample"] is None  # every figure exact: nothing estimated from a sample
 
 
 def test_breakdowns_are_sorted_by_alarms(fixture: dict[str, Alarm], viewer: APIClient) -> None:

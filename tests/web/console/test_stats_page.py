@@ -248,3 +248,22 @@ def test_percentiles_cost_four_bounded_queries_on_sqlite(
         client.get("/stats/")
     # The frame's 7 as above; PostgreSQL reads the percentiles in its one statement.
     assert len(queries) == 7 + (_stats_queries() if connection.vendor == "postgresql" else 7 + 4)
+
+
+def _as_sampled(queryset: Any, *, window: Window, filters: Any = None) -> Any:
+    """The page's statistics as PostgreSQL's roll-ups return them past the exact limit."""
+    stats = alarm_stats(queryset, window=window, filters=filters)
+    stats.sample = {"alarms": 2000, "of": 78000}
+    return stats
+
+
+def test_estimated_lists_are_said_to_be_estimated(fixture: dict[str, Alarm], viewer: User) -> None:
+    client = client_for(viewer)
+    assert 'data-stat="sample"' not in client.get("/stats/").content.decode()  # exact: no note
+
+    with mock.patch("alarms.console.stats.alarm_stats", _as_sampled):
+        english = client.get("/stats/").content.decode()
+        chinese = client.get("/stats/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    note = stat(english, "sample")
+    assert "all 78000 alarms" in note and "sample of 2000" in note
+    assert "全部 78000 条告警" in stat(chinese, "sample")
