@@ -57,3 +57,24 @@ def test_the_sample_is_spread_over_the_window(window: list[int], settings: Any) 
     assert len(ids) == 400
     gaps = [b - a for a, b in zip(sorted(ids), sorted(ids)[1:], strict=False)]
     assert max(gaps) < 100
+
+
+def test_beat_rebuilds_the_roll_ups_every_sweep_interval(settings: Any) -> None:
+    from alarms.tasks import rebuild_stats_rollups
+
+    entry = settings.CELERY_BEAT_SCHEDULE["rebuild-stats-rollups"]
+    assert entry["task"] == rebuild_stats_rollups.name
+    assert entry["schedule"] == timedelta(seconds=settings.ALARMHUB_SWEEP_INTERVAL_SECONDS)
+
+
+def test_off_postgresql_there_are_no_roll_ups_to_rebuild() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from alarms.tasks import rebuild_stats_rollups
+
+    assert rebuild_stats_rollups() == 0
+    out = StringIO()
+    call_command("rebuild_stats", stdout=out)
+    assert "PostgreSQL only" in out.getvalue()
