@@ -129,7 +129,8 @@ class StatsSerializer(serializers.Serializer):
         help_text="null: every figure is exact. Else the window's alarms exceed "
         "ALARMHUB_STATS_EXACT_UP_TO and the percentiles and the policy, instance and flapping "
         "lists are estimated from a uniform sample of `alarms` of them (counts scaled to the "
-        "window); the totals, means, by_namespace and over_time stay exact.",
+        "window; a row the sample saw fewer than three times is left out); the totals, means, "
+        "by_namespace and over_time stay exact.",
     )
 
 

@@ -37,6 +37,8 @@ from .stats_postgres import _moment
 ROLLUP_FILTERS = frozenset({"first_occurred_after", "first_occurred_before", "namespace", "status"})
 EXACT_UP_TO = 10_000
 SAMPLE = 2_000
+# A list row needs this many sampled alarms to be shown (see scale_lists).
+MIN_SAMPLED = 3
 HOUR = timedelta(hours=1)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -241,13 +243,20 @@ def sampled(queryset: QuerySet[Alarm], alarms: int) -> QuerySet[Alarm]:
 
 
 def scale_lists(parts: dict[str, Any], factor: float) -> None:
-    """The sample's list counts as estimates for the window (in place)."""
+    """The sample's list counts as estimates for the window (in place).
+
+    A row the sample saw fewer than ``MIN_SAMPLED`` times is dropped (its estimate would be off
+    by more than half, and in an even spread such rows are the ones chance picked), unless the
+    sample is the whole window (``factor`` 1).
+    """
     counted = {
         "by_policy": ("alarms", "firing"),
         "noisiest_instances": ("alarms", "notifications"),
         "flapping": ("alarms", "flapping_alarms"),
     }
     for key, names in counted.items():
+        if factor > 1:
+            parts[key] = [row for row in parts[key] if row["alarms"] >= MIN_SAMPLED]
         for row in parts[key]:
             for name in names:
                 row[name] = round((row[name] or 0) * factor)

@@ -64,11 +64,27 @@ def test_the_sample_counts_are_scaled_to_the_window() -> None:
     parts: dict[str, list[dict[str, Any]]] = {
         "by_policy": [{"alarms": 7, "firing": 2, "mtta_seconds": 5.0}],
         "noisiest_instances": [{"alarms": 3, "notifications": None}],
-        "flapping": [{"alarms": 2, "flapping_alarms": 1}],
+        "flapping": [{"alarms": 5, "flapping_alarms": 1}],
     }
     scale_lists(parts, 12.5)
     assert parts == {
         "by_policy": [{"alarms": 88, "firing": 25, "mtta_seconds": 5.0}],
         "noisiest_instances": [{"alarms": 38, "notifications": 0}],
-        "flapping": [{"alarms": 25, "flapping_alarms": 12}],
+        "flapping": [{"alarms": 62, "flapping_alarms": 12}],
     }
+
+
+def test_rows_the_sample_saw_less_than_three_times_are_left_out() -> None:
+    rows = [
+        {"alarms": n, "firing": 0, "notifications": 0, "flapping_alarms": 0} for n in (4, 3, 2, 1)
+    ]
+    parts = {
+        key: [dict(row) for row in rows] for key in ("by_policy", "noisiest_instances", "flapping")
+    }
+    scale_lists(parts, 10.0)
+    shown = {key: [row["alarms"] for row in found] for key, found in parts.items()}
+    assert shown == {key: [40, 30] for key in parts}
+    # A "sample" that is the whole window keeps every row.
+    whole = {key: [dict(row) for row in rows] for key in parts}
+    scale_lists(whole, 1.0)
+    assert [row["alarms"] for row in whole["flapping"]] == [4, 3, 2, 1]
