@@ -6,14 +6,13 @@
   only rows whose counted columns changed (a repeat does not). Every hour that holds alarms
   now is marked, so the beat task (services.stats_rollup) builds them all; until it has, the
   statistics read those hours from the alarms.
-- alarm_sample_idx: (sample bucket, first_occurred_at), built CONCURRENTLY on PostgreSQL
+- alarm_sample_idx: (sample bucket, first_occurred_at) INCLUDE the statistics' columns, built CONCURRENTLY on PostgreSQL
   (``atomic = False``; a failed build leaves an INVALID index: drop it and migrate again).
 
 SQLite gets the tables and the index, and no triggers: the statistics do not read roll-ups there.
 """
 
 import django.db.models.expressions
-import django.db.models.functions.math
 from django.db import migrations, models
 
 
@@ -97,9 +96,9 @@ class Migration(migrations.Migration):
                 ('alarms', models.PositiveIntegerField()),
                 ('acknowledged', models.PositiveIntegerField()),
                 ('acked_once', models.PositiveIntegerField()),
-                ('tta_microseconds', models.BigIntegerField()),
+                ('tta', models.DurationField()),
                 ('recovered', models.PositiveIntegerField()),
-                ('ttr_microseconds', models.BigIntegerField()),
+                ('ttr', models.DurationField()),
                 ('first_at', models.DateTimeField()),
                 ('last_at', models.DateTimeField()),
             ],
@@ -120,11 +119,11 @@ class Migration(migrations.Migration):
         ),
         AddIndexConcurrentlyOnPostgres(
             model_name='alarm',
-            index=models.Index(django.db.models.functions.math.Mod(django.db.models.expressions.CombinedExpression(models.F('id'), '*', models.Value(40503)), 1024, output_field=models.BigIntegerField()), models.F('first_occurred_at'), name='alarm_sample_idx', include=('id', 'namespace', 'status', 'policy', 'instance', 'fingerprint', 'flapping', 'notification_count', 'recovered_at', 'acknowledged_at', 'first_acknowledged_at')),
+            index=models.Index(models.ExpressionWrapper(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('id'), '*', models.Value(40503)), '>>', models.Value(10)), '&', models.Value(1023)), output_field=models.BigIntegerField()), models.F('first_occurred_at'), name='alarm_sample_idx', include=('id', 'namespace', 'status', 'policy', 'instance', 'fingerprint', 'flapping', 'notification_count', 'recovered_at', 'acknowledged_at', 'first_acknowledged_at')),
         ),
         migrations.AddConstraint(
             model_name='statshour',
-            constraint=models.UniqueConstraint(fields=('hour', 'namespace', 'status'), include=('alarms', 'acknowledged', 'acked_once', 'tta_microseconds', 'recovered', 'ttr_microseconds', 'first_at', 'last_at'), name='statshour_unique_key'),
+            constraint=models.UniqueConstraint(fields=('hour', 'namespace', 'status'), include=('alarms', 'acknowledged', 'acked_once', 'tta', 'recovered', 'ttr', 'first_at', 'last_at'), name='statshour_unique_key'),
         ),
         migrations.AddConstraint(
             model_name='statsrecovery',

@@ -11,22 +11,27 @@ maintains or reads them.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F
-from django.db.models.functions import Mod
+from django.db.models import ExpressionWrapper, F
 
 from ..choices import AlarmStatus
 
-# Every alarm falls in one of SAMPLE_BUCKETS buckets by its id; the buckets below k hold
-# k/SAMPLE_BUCKETS of any stretch of ids, spread across it (an odd multiplier permutes the
-# residues), so a few buckets are a uniform sample of a window's alarms. An index on
-# (bucket, first_occurred_at) reads that sample without reading the rest of the window.
+# Every alarm falls in one of SAMPLE_BUCKETS buckets by its id: bits 10-19 of id × 40503
+# (multiplicative hashing: the odd multiplier permutes the ids of every 2^20 block, whose top
+# ten bits then hold each bucket equally often, and ids a fixed stride apart — a batch created in
+# the same order every time — land in unrelated buckets). The buckets below k are a uniform
+# sample of k/SAMPLE_BUCKETS of a window's alarms, read by an index on (bucket,
+# first_occurred_at) without reading the rest of the window.
 SAMPLE_BUCKETS = 1024
-SAMPLE_BUCKET = Mod(F("id") * 40503, SAMPLE_BUCKETS, output_field=models.BigIntegerField())
+SAMPLE_BUCKET = ExpressionWrapper(
+    (F("id") * 40503).bitrightshift(10).bitand(SAMPLE_BUCKETS - 1),
+    output_field=models.BigIntegerField(),
+)
 
 
 class StatsHour(models.Model):
     """The alarms that started in one UTC hour, with one namespace and status: their counts and
-    the sums of their times to acknowledge and to recover (in microseconds, exact)."""
+    the sums of their times to acknowledge and to recover (intervals: their sums are exact and
+    divide as the exact statement's ``SUM(interval) / COUNT``)."""
 
     hour = models.DateTimeField()
     namespace = models.CharField(max_length=100, blank=True)
@@ -34,9 +39,9 @@ class StatsHour(models.Model):
     alarms = models.PositiveIntegerField()
     acknowledged = models.PositiveIntegerField()  # acknowledged now
     acked_once = models.PositiveIntegerField()  # first_acknowledged_at set
-    tta_microseconds = models.BigIntegerField()
+    tta = models.DurationField()
     recovered = models.PositiveIntegerField()  # recovered_at set
-    ttr_microseconds = models.BigIntegerField()
+    ttr = models.DurationField()
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
 
@@ -50,9 +55,9 @@ class StatsHour(models.Model):
                     "alarms",
                     "acknowledged",
                     "acked_once",
-                    "tta_microseconds",
+                    "tta",
                     "recovered",
-                    "ttr_microseconds",
+                    "ttr",
                     "first_at",
                     "last_at",
                 ],

@@ -42,30 +42,24 @@ MIN_SAMPLED = 3
 HOUR = timedelta(hours=1)
 MICROSECOND = timedelta(microseconds=1)
 
-COUNTED = (
-    "alarms, acknowledged, acked_once, tta_microseconds, recovered, ttr_microseconds, "
-    "first_at, last_at"
-)
-
-
-def _microseconds(interval: str) -> str:
-    return f"(EXTRACT(EPOCH FROM {interval}) * 1000000)::bigint"
+COUNTED = "alarms, acknowledged, acked_once, tta, recovered, ttr, first_at, last_at"
 
 
 # The roll-up's sums over alarms ``a`` (services.stats_rollup builds the stored ones alike).
 LIVE_COUNTED = (
     "COUNT(*) AS alarms, COUNT(a.acknowledged_at) AS acknowledged, "
     "COUNT(a.first_acknowledged_at) AS acked_once, "
-    f"COALESCE(SUM({_microseconds('a.first_acknowledged_at - a.first_occurred_at')}), 0) "
-    "AS tta_microseconds, COUNT(a.recovered_at) AS recovered, "
-    f"COALESCE(SUM({_microseconds('a.recovered_at - a.first_occurred_at')}), 0) "
-    "AS ttr_microseconds, MIN(a.first_occurred_at) AS first_at, MAX(a.first_occurred_at) AS last_at"
+    "COALESCE(SUM(a.first_acknowledged_at - a.first_occurred_at), '0') AS tta, "
+    "COUNT(a.recovered_at) AS recovered, "
+    "COALESCE(SUM(a.recovered_at - a.first_occurred_at), '0') AS ttr, "
+    "MIN(a.first_occurred_at) AS first_at, MAX(a.first_occurred_at) AS last_at"
 )
 
 
 def _mean(total: str, count: str) -> str:
-    """Seconds, rounded to the microsecond as PostgreSQL's ``avg(interval)`` is; NULL for none."""
-    return f"ROUND(SUM({total})::numeric / NULLIF(SUM({count}), 0)) / 1000000"
+    """Seconds: the summed interval divided by the count, the exact statement's very operation
+    (interval sums are exact, so adding up hours first changes nothing); NULL for none."""
+    return f"EXTRACT(EPOCH FROM SUM({total}) / NULLIF(SUM({count}), 0))"
 
 
 @dataclass(frozen=True)
@@ -135,14 +129,14 @@ def _statement(chosen: RollupFilter) -> str:
         "FROM live a WHERE a.recovered_at IS NOT NULL GROUP BY 1), "
         "namespaces AS (SELECT namespace, SUM(alarms) AS alarms, SUM(alarms) FILTER "
         "(WHERE status = %(firing)s) AS firing, "
-        f"{_mean('tta_microseconds', 'acked_once')} AS mtta_seconds, "
-        f"{_mean('ttr_microseconds', 'recovered')} AS mttr_seconds FROM hours GROUP BY namespace) "
+        f"{_mean('tta', 'acked_once')} AS mtta_seconds, "
+        f"{_mean('ttr', 'recovered')} AS mttr_seconds FROM hours GROUP BY namespace) "
         "SELECT JSON_BUILD_OBJECT("
         "'totals', (SELECT JSON_BUILD_OBJECT('alarms', COALESCE(SUM(alarms), 0), "
         "'firing', COALESCE(SUM(alarms) FILTER (WHERE status = %(firing)s), 0), "
         "'acknowledged', COALESCE(SUM(acknowledged), 0), "
-        f"'mtta_seconds', {_mean('tta_microseconds', 'acked_once')}, "
-        f"'mttr_seconds', {_mean('ttr_microseconds', 'recovered')}, "
+        f"'mtta_seconds', {_mean('tta', 'acked_once')}, "
+        f"'mttr_seconds', {_mean('ttr', 'recovered')}, "
         "'first_at', MIN(first_at), 'last_at', MAX(last_at)) FROM hours), "
         "'last_recovered_at', (SELECT MAX(last_recovered_at) FROM recoveries), "
         "'ambiguous', (SELECT COALESCE(BOOL_OR(ambiguous), false) FROM recoveries), "
@@ -171,16 +165,21 @@ def window_sums(
     using: str,
 ) -> dict[str, Any] | None:
     """The exact counts, means, namespaces and buckets of the window; None when a custom end
-    splits an hour's recoveries (the caller then reads the window exactly).
+    splits an hour's recoveries or the window touches the calendar's end (the caller then
+    reads the window exactly).
 
     ``open_ended``: no ``first_occurred_before`` was given, so alarms dated after ``before``
     (a sender's clock ahead of ours) count, as the alarm list's filter has no end either.
     """
-    lo, hi = _ceil_hour(after), _floor_hour(before)
+    try:
+        lo, hi = _ceil_hour(after), _floor_hour(before)
+        end = None if open_ended else before + MICROSECOND  # first_occurred_at <= before
+    except OverflowError:  # a window at the calendar's end (year 9999): read exactly
+        return None
     params = {
         "after": after,
         "before": before,
-        "end": None if open_ended else before + MICROSECOND,  # first_occurred_at <= before
+        "end": end,
         "lo": lo,
         "hi": max(lo, hi),
         "namespaces": list(chosen.namespaces),

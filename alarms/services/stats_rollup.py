@@ -4,8 +4,8 @@ The alarm table's triggers mark every hour a write touched (migration 0016);
 ``rebuild_marked_hours`` recomputes the marked hours that are over and deletes the marks it
 has seen. It runs in one REPEATABLE READ transaction, so the marks it reads and the alarms it
 sums are one snapshot: a write that commits meanwhile leaves its mark in place, for the next
-run. One run at a time (an advisory lock); a beat task runs it (``tasks.rebuild_stats_rollups``),
-and ``manage.py rebuild_stats`` runs it until nothing is left.
+run. One run at a time (a session advisory lock, taken before the transaction); a beat task
+runs it (``tasks.rebuild_stats_rollups``), and ``manage.py rebuild_stats`` until nothing is left.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 # pg_try_advisory_xact_lock's key: "stats" in ASCII.
 LOCK_KEY = 0x7374617473
 # Hours per run: at a million alarms over 90 days, ~460 alarms an hour, so about a second.
 HOURS_PER_RUN = 240
-
-
-def _microseconds(interval: str) -> str:
-    return f"(EXTRACT(EPOCH FROM {interval}) * 1000000)::bigint"
 
 
 HOUR_ALARMS = (
@@ -30,12 +27,12 @@ HOUR_ALARMS = (
 )
 BUILD_HOURS = (
     "INSERT INTO alarms_statshour (hour, namespace, status, alarms, acknowledged, acked_once, "
-    "tta_microseconds, recovered, ttr_microseconds, first_at, last_at) "
+    "tta, recovered, ttr, first_at, last_at) "
     "SELECT h.hour, a.namespace, a.status, COUNT(*), COUNT(a.acknowledged_at), "
     "COUNT(a.first_acknowledged_at), "
-    f"COALESCE(SUM({_microseconds('a.first_acknowledged_at - a.first_occurred_at')}), 0), "
+    "COALESCE(SUM(a.first_acknowledged_at - a.first_occurred_at), '0'), "
     "COUNT(a.recovered_at), "
-    f"COALESCE(SUM({_microseconds('a.recovered_at - a.first_occurred_at')}), 0), "
+    "COALESCE(SUM(a.recovered_at - a.first_occurred_at), '0'), "
     f"MIN(a.first_occurred_at), MAX(a.first_occurred_at) {HOUR_ALARMS} "
     "GROUP BY h.hour, a.namespace, a.status"
 )
@@ -57,20 +54,31 @@ MARKED_HOURS = (
 
 
 def rebuild_marked_hours(
-    *, hours_per_run: int = HOURS_PER_RUN, using: str = DEFAULT_DB_ALIAS
+    *, hours_per_run: int = HOURS_PER_RUN, wait: bool = False, using: str = DEFAULT_DB_ALIAS
 ) -> int:
     """Rebuild up to ``hours_per_run`` marked hours; how many it rebuilt (0 elsewhere than
-    PostgreSQL, when another run holds the lock, or when nothing is marked)."""
+    PostgreSQL, when nothing is marked, or when another run holds the lock and not ``wait``)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return 0
     if connection.in_atomic_block:
         raise RuntimeError("rebuild_marked_hours needs its own transaction (REPEATABLE READ)")
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-        if not cursor.fetchone()[0]:
+    # A session lock, taken before the transaction: its snapshot must be younger than the
+    # previous run's commit (one taken inside would be older than the lock, by its first query).
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_{'' if wait else 'try_'}advisory_lock(%s)", [LOCK_KEY])
+        if not wait and not cursor.fetchone()[0]:
             return 0
+    try:
+        return _rebuild(connection, hours_per_run)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _rebuild(connection: BaseDatabaseWrapper, hours_per_run: int) -> int:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cursor.execute(MARKED_HOURS, [hours_per_run])
         hours: list[datetime] = [row[0] for row in cursor.fetchall()]
         if not hours:
@@ -85,8 +93,9 @@ def rebuild_marked_hours(
 
 
 def rebuild_all(*, using: str = DEFAULT_DB_ALIAS) -> int:
-    """Rebuild every marked hour that is over (after a bulk load or an upgrade)."""
+    """Rebuild every marked hour that is over (after a bulk load or an upgrade), waiting for a
+    run of beat's task that holds the lock instead of stopping there."""
     total = 0
-    while built := rebuild_marked_hours(using=using):
+    while built := rebuild_marked_hours(wait=True, using=using):
         total += built
     return total

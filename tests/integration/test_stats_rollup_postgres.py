@@ -70,6 +70,20 @@ for minutes in (10, 20 * 60):
         namespace="qce/lb", first_occurred_at=base + 9 * timedelta(days=1) + timedelta(hours=1),
         recovered_at=base + 10 * timedelta(days=1) + timedelta(minutes=minutes),
     ))
+# Means at a rounding edge: a half-microsecond mean (PostgreSQL's interval division rounds it
+# to even), and a time to acknowledge of a day and 4 µs among zeros (days divide apart).
+edge = base + 22 * timedelta(days=1)
+for n, micro in enumerate((500, 501)):
+    tta = timedelta(seconds=1, microseconds=micro)
+    rows.append(Alarm(endpoint=ep, fingerprint=f"r{run}-half-{n}", kind="metric", status="firing",
+                      namespace="qce/cvm", first_occurred_at=edge + timedelta(minutes=n),
+                      first_acknowledged_at=edge + timedelta(minutes=n) + tta))
+for n in range(7):
+    first = edge + timedelta(hours=5, minutes=n)
+    tta = timedelta(days=1, microseconds=4) if n == 0 else timedelta(0)
+    rows.append(Alarm(endpoint=ep, fingerprint=f"r{run}-days-{n}", kind="metric",
+                      status="firing", namespace="qce/cvm", first_occurred_at=first,
+                      first_acknowledged_at=first + tta))
 Alarm.objects.bulk_create(rows)
 hours_with_alarms = len({row.first_occurred_at.replace(minute=0, second=0) for row in rows})
 report = {"hours_with_alarms": hours_with_alarms, "marked_by_insert": StatsDirtyHour.objects.filter(
@@ -93,6 +107,13 @@ CASES = {
                         "first_occurred_before": base + 2 * day + timedelta(minutes=40)},
     "end splits recoveries": {"first_occurred_after": base + 3 * day,
                               "first_occurred_before": base + 10 * day + timedelta(minutes=30)},
+    "half-microsecond mean": {"first_occurred_after": base + 22 * day,
+                              "first_occurred_before": base + 22 * day + 2 * hour},
+    "a day among zeros": {"first_occurred_after": base + 22 * day + 5 * hour,
+                          "first_occurred_before": base + 22 * day + 7 * hour},
+    "from the calendar's end": {"first_occurred_after": datetime(9999, 12, 31, 23, 30, tzinfo=UTC)},
+    "to the calendar's end": {"first_occurred_after": base + 21 * day, "first_occurred_before":
+                              datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)},
     "empty": {"first_occurred_after": base - 16000 * day,
               "first_occurred_before": base - 15900 * day},
 }
@@ -177,6 +198,27 @@ other.close()
 report["raced_hour_marked"] = StatsDirtyHour.objects.filter(hour=raced_hour).exists()
 compare("raced")
 
+# Another run holding the lock: beat's run gives up, rebuild_stats (rebuild_all) waits for it.
+import threading
+from alarms.services.stats_rollup import LOCK_KEY
+
+holder = connections.create_connection("default")
+holder.inc_thread_sharing()
+with holder.cursor() as cursor:
+    cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+Alarm.objects.filter(pk=mine[50].pk).update(acknowledged_at=base)
+
+
+def let_go():
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+report["busy_run"] = rebuild_marked_hours()
+threading.Timer(1.0, let_go).start()
+report["waiting_run"] = rebuild_all()
+holder.close()
+
 # A real sample: about ALARMHUB_STATS_SAMPLE alarms, read by the sample index.
 settings.ALARMHUB_STATS_SAMPLE = 500
 compare("sampled")
@@ -227,17 +269,29 @@ def test_with_the_whole_window_sampled_every_figure_is_the_exact_one(
     assert {name: case["diff"] for name, case in cases.items()} == {name: {} for name in cases}
     assert cases["7 days, open-ended"]["alarms"] > 900
     assert cases["cdb & recovered, 10 days"]["alarms"] > 100
+    assert cases["half-microsecond mean"]["alarms"] == 2
 
 
 @pytest.mark.parametrize("round_", ROUNDS)
 def test_a_long_window_reads_the_roll_ups_in_two_queries(report: dict, round_: str) -> None:
     cases = report[round_]
-    assert {name: case["queries"] for name, case in cases.items()} == dict.fromkeys(cases, 2)
-    # The roll-ups answered, except where the end splits an hour's recoveries: read exactly
-    # (as an empty window is: no more alarms than ALARMHUB_STATS_EXACT_UP_TO, here 0).
+    # One query where the window reaches the calendar's end: no hour arithmetic, read exactly.
+    ends = {"from the calendar's end", "to the calendar's end"}
+    assert {name: case["queries"] for name, case in cases.items()} == {
+        name: 1 if name in ends else 2 for name in cases
+    }
+    # The roll-ups answered, except where the end splits an hour's recoveries or the window
+    # reaches the calendar's end: read exactly (as an empty window is: no more alarms than
+    # ALARMHUB_STATS_EXACT_UP_TO, here 0).
+    exact = {"end splits recoveries", "empty", *ends}
     sampled = {name for name, case in cases.items() if case["sample"]}
-    assert sampled == set(cases) - {"end splits recoveries", "empty"}
+    assert sampled == set(cases) - exact
     assert cases["empty"]["alarms"] == 0
+
+
+def test_a_rebuild_while_another_runs_skips_or_waits(report: dict) -> None:
+    assert report["busy_run"] == 0  # beat's task: the next run will do it
+    assert report["waiting_run"] >= 1  # manage.py rebuild_stats: once the other run is done
 
 
 def test_a_write_during_a_rebuild_keeps_its_hour_marked(report: dict) -> None:
