@@ -22,6 +22,7 @@ Definitions:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +46,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from ..choices import AlarmStatus
 from ..models import Alarm
 from .stats_orm import PercentileCont, _offset_percentile, _seconds
-from .stats_postgres import window_aggregates
+from .stats_postgres import LISTS, window_aggregates
 from .stats_rollup import (
     RollupFilter,
     exact_up_to,
@@ -63,6 +64,7 @@ HOURLY_UP_TO = timedelta(days=2)
 # would otherwise mean thousands of zero rows); non-empty buckets are always all returned.
 MAX_FILLED_BUCKETS = 1000
 PERCENTILES = {"median": 0.5, "p90": 0.9}
+SAMPLED_LISTS = ("by_policy", "noisiest_instances", "flapping")
 
 TTA = ExpressionWrapper(F("first_acknowledged_at") - F("first_occurred_at"), DurationField())
 TTR = ExpressionWrapper(F("recovered_at") - F("first_occurred_at"), DurationField())
@@ -346,7 +348,9 @@ def _orm_stats(queryset: QuerySet[Alarm], window: Window) -> AlarmStats:
     )
 
 
-def _one_statement(queryset: QuerySet[Alarm], window: Window, hourly: bool) -> dict[str, Any]:
+def _one_statement(
+    queryset: QuerySet[Alarm], window: Window, hourly: bool, lists: Collection[str] = LISTS
+) -> dict[str, Any]:
     return window_aggregates(
         queryset,
         before=window.before,
@@ -354,6 +358,7 @@ def _one_statement(queryset: QuerySet[Alarm], window: Window, hourly: bool) -> d
         top=TOP_ROWS,
         repeats=REPEAT_THRESHOLD,
         fractions=PERCENTILES,
+        lists=lists,
     )
 
 
@@ -388,7 +393,8 @@ def _rollup_stats(
     if sums is None or sums["totals"]["alarms"] <= exact_up_to():
         return None
     totals = sums.pop("totals")
-    parts = _one_statement(sampled(queryset, totals["alarms"]), window, hourly)
+    # The sample answers what the roll-ups cannot: the totals' percentiles and three lists.
+    parts = _one_statement(sampled(queryset, totals["alarms"]), window, hourly, SAMPLED_LISTS)
     sample = parts.pop("totals")
     scale_lists(parts, totals["alarms"] / sample["alarms"] if sample["alarms"] else 0.0)
     bucket, over_time = _fill_buckets(window, hourly, totals, sums["triggered"], sums["recovered"])

@@ -19,7 +19,7 @@ bucket); durations as seconds (``EXTRACT(EPOCH ...)``, exact like the ORM's inte
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,8 @@ TTA = "first_acknowledged_at - first_occurred_at"
 TTR = "recovered_at - first_occurred_at"
 FIRING = "status = %(firing)s"
 INSTANCE_ORDER = "alarms DESC, notifications DESC, instance_id, pk"
+# The statement's parts besides the totals (a caller may ask for fewer).
+LISTS = ("by_namespace", "by_policy", "noisiest_instances", "flapping", "triggered", "recovered")
 # Sort keys the lists carry for JSON_AGG's order, not shown.
 HELPERS = ("code", "pk")
 # Memory for this statement only: the window's rows (the CTE), and the instances' and
@@ -99,7 +101,12 @@ def _list(select: str, order: str) -> str:
     return f"(SELECT COALESCE(JSON_AGG(t ORDER BY {order}), '[]') FROM ({select}) t)"  # noqa: S608
 
 
-def _statement(window_sql: str, fractions: dict[str, float], q: Callable[[str], str]) -> str:
+def _statement(
+    window_sql: str,
+    fractions: dict[str, float],
+    q: Callable[[str], str],
+    lists: Collection[str] = LISTS,
+) -> str:
     policy, instance = q(Policy._meta.db_table), q(Instance._meta.db_table)
     totals = (
         "SELECT JSON_BUILD_OBJECT('alarms', a.alarms, 'firing', a.firing, "  # noqa: S608
@@ -159,13 +166,18 @@ def _statement(window_sql: str, fractions: dict[str, float], q: Callable[[str], 
         f"SELECT {bucket.format('recovered_at')} AS start, COUNT(*) AS n FROM w "  # noqa: S608
         f"WHERE {RECOVERED} AND recovered_at <= %(before)s GROUP BY 1"
     )
+    built = {
+        "by_namespace": _list(namespaces, "alarms DESC, namespace"),
+        "by_policy": _list(policies, "alarms DESC, code, pk"),
+        "noisiest_instances": _list(instances, INSTANCE_ORDER),
+        "flapping": _list(flapping, "alarms DESC, fingerprint"),
+        "triggered": _list(triggered, "start"),
+        "recovered": _list(recovered, "start"),
+    }
+    chosen = "".join(f", '{key}', {built[key]}" for key in LISTS if key in lists)
     return (
-        f"WITH w AS MATERIALIZED ({window_sql}) SELECT JSON_BUILD_OBJECT('totals', ({totals}), "
-        f"'by_namespace', {_list(namespaces, 'alarms DESC, namespace')}, "
-        f"'by_policy', {_list(policies, 'alarms DESC, code, pk')}, "
-        f"'noisiest_instances', {_list(instances, INSTANCE_ORDER)}, "
-        f"'flapping', {_list(flapping, 'alarms DESC, fingerprint')}, "
-        f"'triggered', {_list(triggered, 'start')}, 'recovered', {_list(recovered, 'start')})::text"
+        f"WITH w AS MATERIALIZED ({window_sql}) "
+        f"SELECT JSON_BUILD_OBJECT('totals', ({totals}){chosen})::text"
     )
 
 
@@ -192,11 +204,13 @@ def window_aggregates(
     top: int,
     repeats: int,
     fractions: dict[str, float],
+    lists: Collection[str] = LISTS,
 ) -> dict[str, Any]:
     """Every statistic of ``queryset`` in one query, keyed and shaped as ``AlarmStats``'s.
 
     ``totals`` also has ``first_at``, ``last_at`` and ``last_recovered_at``; ``triggered``
-    and ``recovered`` map each non-empty bucket's start to its count.
+    and ``recovered`` map each non-empty bucket's start to its count. ``lists``: the parts
+    besides the totals to compute (all of ``LISTS`` by default).
     """
     window_sql, window_params = queryset.order_by().values(*COLUMNS).query.sql_with_params()
     # The window's own placeholders are positional: name them so the rest can use names.
@@ -211,7 +225,7 @@ def window_aggregates(
         "before": before,
     }
     connection = connections[queryset.db]
-    statement = _statement(window_sql, fractions, connection.ops.quote_name)
+    statement = _statement(window_sql, fractions, connection.ops.quote_name, lists)
     # Client-side binding (Django's default) sends both in one round trip and one transaction,
     # which SET LOCAL's value ends with; a server-side bound statement cannot carry two.
     roomy = not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
@@ -229,9 +243,12 @@ def window_aggregates(
     for key in ("mtta_percentiles", "mttr_percentiles"):
         totals[key] = {name: _shown(v, name) for name, v in totals[key].items()}
     for key in ("by_namespace", "by_policy", "noisiest_instances", "flapping"):
+        if key not in parts:
+            continue
         parts[key] = [
             {k: _shown(v, k) for k, v in row.items() if k not in HELPERS} for row in parts[key]
         ]
     for key in ("triggered", "recovered"):
-        parts[key] = {_moment(row["start"]): row["n"] for row in parts[key]}
+        if key in parts:
+            parts[key] = {_moment(row["start"]): row["n"] for row in parts[key]}
     return parts
