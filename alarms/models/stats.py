@@ -28,14 +28,23 @@ SAMPLE_BUCKET = ExpressionWrapper(
 )
 
 
-class StatsHour(models.Model):
-    """The alarms that started in one UTC hour, with one namespace and status: their counts and
-    the sums of their times to acknowledge and to recover (intervals: their sums are exact and
-    divide as the exact statement's ``SUM(interval) / COUNT``)."""
+class AlarmsOfAnHour(models.Model):
+    """The key both roll-ups share: the alarms that started in one UTC hour (of
+    ``first_occurred_at``) with one namespace and status."""
 
     hour = models.DateTimeField()
     namespace = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=10, choices=AlarmStatus.choices)
+
+    class Meta:
+        abstract = True
+
+
+class StatsHour(AlarmsOfAnHour):
+    """Those alarms' counts and the sums of their times to acknowledge and to recover
+    (intervals: their sums are exact and divide as the exact statement's ``SUM(interval) /
+    COUNT``)."""
+
     alarms = models.PositiveIntegerField()
     acknowledged = models.PositiveIntegerField()  # acknowledged now
     acked_once = models.PositiveIntegerField()  # first_acknowledged_at set
@@ -68,16 +77,13 @@ class StatsHour(models.Model):
         return f"{self.hour.isoformat()} {self.namespace} {self.status}: {self.alarms}"
 
 
-class StatsRecovery(models.Model):
+class StatsRecovery(AlarmsOfAnHour):
     """Of the alarms that started in one hour with one namespace and status, how many recovered
     in each UTC hour, and in each UTC day (``daily``): the ``recovered`` series of ``over_time``,
     whose buckets are hours for short windows and days for long ones. A long window reads the
     daily rows only, a fraction of the hourly ones."""
 
     daily = models.BooleanField()
-    hour = models.DateTimeField()
-    namespace = models.CharField(max_length=100, blank=True)
-    status = models.CharField(max_length=10, choices=AlarmStatus.choices)
     recovered_hour = models.DateTimeField()  # the start of the day when ``daily``
     alarms = models.PositiveIntegerField()
     first_recovered_at = models.DateTimeField()
