@@ -1,7 +1,9 @@
 """Alarm statistics (DESIGN §6 "Statistics"): a pure read over an already-filtered queryset.
 
 Everything is computed by aggregate queries whose number does not depend on the row count: on
-PostgreSQL one statement that reads the window once (``stats_postgres``, issue 16), elsewhere a
+PostgreSQL one statement that reads the window once (``stats_postgres``, issue 16) — after one
+that adds up the hourly roll-ups when the filters allow, which past ``ALARMHUB_STATS_EXACT_UP_TO``
+alarms leaves only the lists and percentiles to a sample (``stats_rollup``) — elsewhere a
 handful of ORM queries; Python only shapes their (bounded) results. The API view and the
 statistics page call ``alarm_stats`` with the alarm list's FilterSet applied, so "the same
 filters as the board" holds.
