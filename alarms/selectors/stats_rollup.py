@@ -45,8 +45,9 @@ MICROSECOND = timedelta(microseconds=1)
 COUNTED = "alarms, acknowledged, acked_once, tta, recovered, ttr, first_at, last_at"
 
 
-# The roll-up's sums over alarms ``a`` (services.stats_rollup builds the stored ones alike).
-LIVE_COUNTED = (
+# The sums of a roll-up row over alarms ``a``: the rebuild stores them (services.stats_rollup),
+# the statistics compute them for the hours read from the alarms.
+HOUR_SUMS = (
     "COUNT(*) AS alarms, COUNT(a.acknowledged_at) AS acknowledged, "
     "COUNT(a.first_acknowledged_at) AS acked_once, "
     "COALESCE(SUM(a.first_acknowledged_at - a.first_occurred_at), '0') AS tta, "
@@ -81,13 +82,13 @@ def rollup_filter(filters: dict[str, Any] | None) -> RollupFilter | None:
     )
 
 
-def _ceil_hour(moment: datetime) -> datetime:
-    floor = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + HOUR
-
-
 def _floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = _floor_hour(moment)
+    return floor if floor == moment else floor + HOUR
 
 
 def _statement(chosen: RollupFilter) -> str:
@@ -117,7 +118,7 @@ def _statement(chosen: RollupFilter) -> str:
         f"WHERE r.s < r.e{live}), "
         f"hours AS (SELECT hour, namespace, status, {COUNTED} FROM alarms_statshour s "
         f"WHERE {clean}{stored} UNION ALL SELECT {hour_of}, a.namespace, a.status, "
-        f"{LIVE_COUNTED} FROM live a GROUP BY 1, 2, 3), "
+        f"{HOUR_SUMS} FROM live a GROUP BY 1, 2, 3), "
         # Stored recoveries count when all of them, none of them or (ambiguous) some are after
         # ``before``; the live ones are counted up to ``before``.
         "recoveries AS (SELECT recovered_hour, CASE WHEN last_recovered_at <= %(before)s "

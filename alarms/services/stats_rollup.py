@@ -15,7 +15,9 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-# pg_try_advisory_xact_lock's key: "stats" in ASCII.
+from ..selectors.stats_rollup import HOUR_SUMS
+
+# The rebuild's session advisory lock: "stats" in ASCII.
 LOCK_KEY = 0x7374617473
 # Hours per run: at a million alarms over 90 days, ~460 alarms an hour, so about a second.
 HOURS_PER_RUN = 240
@@ -27,14 +29,8 @@ HOUR_ALARMS = (
 )
 BUILD_HOURS = (
     "INSERT INTO alarms_statshour (hour, namespace, status, alarms, acknowledged, acked_once, "
-    "tta, recovered, ttr, first_at, last_at) "
-    "SELECT h.hour, a.namespace, a.status, COUNT(*), COUNT(a.acknowledged_at), "
-    "COUNT(a.first_acknowledged_at), "
-    "COALESCE(SUM(a.first_acknowledged_at - a.first_occurred_at), '0'), "
-    "COUNT(a.recovered_at), "
-    "COALESCE(SUM(a.recovered_at - a.first_occurred_at), '0'), "
-    f"MIN(a.first_occurred_at), MAX(a.first_occurred_at) {HOUR_ALARMS} "
-    "GROUP BY h.hour, a.namespace, a.status"
+    f"tta, recovered, ttr, first_at, last_at) SELECT h.hour, a.namespace, a.status, {HOUR_SUMS} "
+    f"{HOUR_ALARMS} GROUP BY h.hour, a.namespace, a.status"
 )
 BUILD_RECOVERIES = (
     "INSERT INTO alarms_statsrecovery (daily, hour, namespace, status, recovered_hour, alarms, "
